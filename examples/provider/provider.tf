@@ -1,0 +1,9 @@
+terraform {
+  required_providers {
+    styrmin = {
+      source = "styrmin/styrmin"
+    }
+  }
+}
+
+provider "styrmin" {}

@@ -1,0 +1,4 @@
+import {
+  to = styrmin_backup_location.production
+  id = "velero/production"
+}

@@ -1,0 +1,84 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// S3Credentials are generated once per stack and shared by MinIO (as its root user), Velero and
+// the tests.
+type S3Credentials struct {
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
+func (l Layout) s3CredentialsFile() string { return filepath.Join(l.PKIDir(), "s3.json") }
+
+func (l Layout) s3Credentials() (S3Credentials, error) {
+	var c S3Credentials
+	if data, err := os.ReadFile(l.s3CredentialsFile()); err == nil {
+		return c, json.Unmarshal(data, &c)
+	}
+	c = S3Credentials{AccessKeyID: "sandbox" + randomHex(6), SecretAccessKey: randomHex(20)}
+	data, _ := json.Marshal(c)
+	return c, os.WriteFile(l.s3CredentialsFile(), data, 0o600)
+}
+
+// AWSIni is the credentials file format Velero's AWS plugin reads.
+func (c S3Credentials) AWSIni() string {
+	return fmt.Sprintf("[default]\naws_access_key_id=%s\naws_secret_access_key=%s\n", c.AccessKeyID, c.SecretAccessKey)
+}
+
+// S3Endpoint is reachable from the host and from pods (both sit on the bridge).
+func S3Endpoint() string { return fmt.Sprintf("http://%s:%d", BridgeAddress, MinIOPort) }
+
+func (l Layout) minio(bins Binaries, creds S3Credentials) daemon {
+	return daemon{Name: "minio", Path: bins.Path("minio"),
+		Args: []string{"server", "--quiet", "--address", fmt.Sprintf("%s:%d", BridgeAddress, MinIOPort), l.state("minio")},
+		Env: []string{
+			"MINIO_ROOT_USER=" + creds.AccessKeyID,
+			"MINIO_ROOT_PASSWORD=" + creds.SecretAccessKey,
+			"MINIO_BROWSER=off", // no console listener
+			"MINIO_UPDATE=off",
+			"MINIO_CALLHOME_ENABLE=off",
+		}}
+}
+
+// S3Client returns a path-style client for the stack's MinIO.
+func S3Client(creds S3Credentials) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       S3Region,
+		BaseEndpoint: aws.String(S3Endpoint()),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
+	})
+}
+
+func (l Layout) startObjectStore(ctx context.Context, bins Binaries, creds S3Credentials) error {
+	if err := os.MkdirAll(l.state("minio"), 0o700); err != nil {
+		return err
+	}
+	if err := l.startAndWait(ctx, l.minio(bins, creds), S3Endpoint()+"/minio/health/live", time.Minute, nil); err != nil {
+		return err
+	}
+	client := S3Client(creds)
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(S3Bucket)}); err == nil {
+		return nil
+	}
+	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(S3Bucket)})
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return l.componentError("minio", "cannot create bucket "+S3Bucket+": "+err.Error())
+	}
+	return nil
+}

@@ -1,0 +1,195 @@
+// Package sandboxtest gives tests a handle on the running local stack: Kubernetes and Velero
+// clients, the object store, exec into pods and throwaway namespaces. A test that needs the stack
+// fails (never skips) when the stack is not up.
+package sandboxtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/sandbox"
+	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
+)
+
+// Stack is the running local stack as the environment of `. .sandbox/env` describes it.
+type Stack struct {
+	Config          *rest.Config
+	Kube            kubernetes.Interface
+	Dynamic         dynamic.Interface
+	Velero          *velero.Client
+	S3              *s3.Client
+	Bucket          string
+	VeleroNamespace string
+}
+
+// Connect returns the stack or an error that says how to start it.
+func Connect() (*Stack, error) {
+	kubeconfig := os.Getenv("KUBECONFIG")
+	if os.Getenv("SANDBOX_DIR") == "" || kubeconfig == "" {
+		return nil, fmt.Errorf("these tests need the local stack: run `make test`, or `make sandbox-up` then `. .sandbox/env`")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := kube.Discovery().ServerVersion(); err != nil {
+		return nil, fmt.Errorf("the local stack is not answering (%v): run `make sandbox-status`", err)
+	}
+	ns := os.Getenv("SANDBOX_VELERO_NAMESPACE")
+	if _, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+		return nil, fmt.Errorf("velero namespace %q: %w", ns, err)
+	}
+	creds := sandbox.S3Credentials{AccessKeyID: os.Getenv("SANDBOX_S3_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("SANDBOX_S3_SECRET_ACCESS_KEY")}
+	return &Stack{
+		Config: cfg, Kube: kube, Dynamic: dyn,
+		Velero:          velero.NewClient(dyn, ns),
+		S3:              sandbox.S3Client(creds),
+		Bucket:          os.Getenv("SANDBOX_S3_BUCKET"),
+		VeleroNamespace: ns,
+	}, nil
+}
+
+// Require connects or fails the test run.
+func Require(t testing.TB) *Stack {
+	t.Helper()
+	s, err := Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Namespace creates a namespace named prefix-<random> and deletes it when the test ends.
+func (s *Stack) Namespace(t testing.TB, prefix string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
+	created, err := s.Kube.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	t.Cleanup(func() { s.DeleteNamespace(created.Name) })
+	return created.Name
+}
+
+// DeleteNamespace removes a namespace (and so its pods) without waiting.
+func (s *Stack) DeleteNamespace(name string) {
+	zero := int64(0)
+	_ = s.Kube.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+}
+
+// Apply server-side-applies manifests into namespace.
+func (s *Stack) Apply(ctx context.Context, manifests []byte, namespace string) error {
+	return sandbox.Apply(ctx, s.Config, manifests, namespace)
+}
+
+// WaitPodRunning waits until the pods matching selector in namespace are all Running and Ready and
+// returns them; the error describes what the pods are waiting for.
+func (s *Stack) WaitPodRunning(ctx context.Context, namespace, selector string) ([]corev1.Pod, error) {
+	var last string
+	for {
+		pods, err := s.Kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil && len(pods.Items) > 0 {
+			ready := true
+			var states []string
+			for _, p := range pods.Items {
+				if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || !podReady(&p) {
+					ready = false
+				}
+				states = append(states, sandbox.DescribePod(&p))
+			}
+			if ready {
+				return pods.Items, nil
+			}
+			last = strings.Join(states, " | ")
+		} else if err != nil {
+			last = err.Error()
+		} else {
+			last = "no pod matches " + selector
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("pods %s/%s not running: %s", namespace, selector, last)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// Exec runs command in a pod's container through the API server and returns stdout; a non-zero
+// exit is an error that carries stderr.
+func (s *Stack) Exec(ctx context.Context, namespace, pod, container string, command ...string) (string, error) {
+	req := s.Kube.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	exec, err := remotecommand.NewSPDYExecutor(s.Config, "POST", req.URL())
+	if err != nil {
+		return "", err
+	}
+	var stdout, stderr bytes.Buffer
+	if err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr}); err != nil {
+		return stdout.String(), fmt.Errorf("exec %v in %s/%s: %w: %s", command, namespace, pod, err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// IsNotFound reports a Kubernetes NotFound error.
+func IsNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// RepoFile reads a file of the repository (the stack's .sandbox lives at its root).
+func RepoFile(path string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(filepath.Dir(os.Getenv("SANDBOX_DIR")), path))
+}
+
+// DeploySampleApp applies every manifest of examples/sample-app into namespace.
+func (s *Stack) DeploySampleApp(ctx context.Context, namespace string) error {
+	dir := filepath.Join(filepath.Dir(os.Getenv("SANDBOX_DIR")), "examples", "sample-app", "manifests")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no sample app manifests in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := s.Apply(ctx, data, namespace); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(f), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+// Package velero reads and writes Velero's objects with Velero's own API types over a dynamic
+// client, so the provider needs neither controller-runtime nor hand-copied structs.
+package velero
+
+import (
+	"context"
+	"fmt"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+)
+
+// Object is any Velero API type this package handles.
+type Object interface {
+	velerov1.Backup | velerov1.Restore | velerov1.BackupStorageLocation |
+		velerov1.PodVolumeBackup | velerov1.PodVolumeRestore | velerov1.DeleteBackupRequest
+}
+
+// kinds maps each type to its resource; the zero value of T selects the entry.
+func kindOf[T Object]() (kind string, gvr schema.GroupVersionResource) {
+	var zero T
+	switch any(&zero).(type) {
+	case *velerov1.Backup:
+		kind = "Backup"
+	case *velerov1.Restore:
+		kind = "Restore"
+	case *velerov1.BackupStorageLocation:
+		kind = "BackupStorageLocation"
+	case *velerov1.PodVolumeBackup:
+		kind = "PodVolumeBackup"
+	case *velerov1.PodVolumeRestore:
+		kind = "PodVolumeRestore"
+	case *velerov1.DeleteBackupRequest:
+		kind = "DeleteBackupRequest"
+	}
+	plural := map[string]string{
+		"Backup": "backups", "Restore": "restores", "BackupStorageLocation": "backupstoragelocations",
+		"PodVolumeBackup": "podvolumebackups", "PodVolumeRestore": "podvolumerestores",
+		"DeleteBackupRequest": "deletebackuprequests",
+	}[kind]
+	return kind, velerov1.SchemeGroupVersion.WithResource(plural)
+}
+
+// Client handles Velero objects in one namespace (Velero's own).
+type Client struct {
+	dyn       dynamic.Interface
+	Namespace string
+}
+
+func NewClient(dyn dynamic.Interface, namespace string) *Client {
+	return &Client{dyn: dyn, Namespace: namespace}
+}
+
+func resource[T Object](c *Client) dynamic.ResourceInterface {
+	_, gvr := kindOf[T]()
+	return c.dyn.Resource(gvr).Namespace(c.Namespace)
+}
+
+// Get reads one object by name.
+func Get[T Object](ctx context.Context, c *Client, name string) (*T, error) {
+	u, err := resource[T](c).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return fromUnstructured[T](u)
+}
+
+// List reads the objects matching a label selector ("" for all).
+func List[T Object](ctx context.Context, c *Client, selector string) ([]T, error) {
+	list, err := resource[T](c).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(list.Items))
+	for i := range list.Items {
+		obj, err := fromUnstructured[T](&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *obj)
+	}
+	return out, nil
+}
+
+// Create creates obj in the client's namespace and returns what the server stored.
+func Create[T Object](ctx context.Context, c *Client, obj *T) (*T, error) {
+	u, err := toUnstructured(c, obj)
+	if err != nil {
+		return nil, err
+	}
+	created, err := resource[T](c).Create(ctx, u, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return fromUnstructured[T](created)
+}
+
+// Delete removes the object (for a Backup this is not a data delete: see DeleteBackupRequest).
+func Delete[T Object](ctx context.Context, c *Client, name string) error {
+	return resource[T](c).Delete(ctx, name, metav1.DeleteOptions{})
+}
+
+func fromUnstructured[T Object](u *unstructured.Unstructured) (*T, error) {
+	var obj T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &obj); err != nil {
+		kind, _ := kindOf[T]()
+		return nil, fmt.Errorf("decode %s %s: %w", kind, u.GetName(), err)
+	}
+	return &obj, nil
+}
+
+// Update writes obj back (its resourceVersion guards against lost updates) and returns what the
+// server stored.
+func Update[T Object](ctx context.Context, c *Client, obj *T) (*T, error) {
+	u, err := toUnstructured(c, obj)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := resource[T](c).Update(ctx, u, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("update %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return fromUnstructured[T](updated)
+}
+
+// WaitFor watches one object until done reports true or an error, or ctx ends. It reads the
+// object first, so a condition that already holds returns at once, and re-establishes the
+// watch when the server closes it.
+func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T) (bool, error)) (*T, error) {
+	kind, _ := kindOf[T]()
+	for {
+		list, err := resource[T](c).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+		if err != nil {
+			return nil, err
+		}
+		if len(list.Items) == 0 {
+			return nil, fmt.Errorf("%s %s/%s was deleted while waiting for it", kind, c.Namespace, name)
+		}
+		obj, err := fromUnstructured[T](&list.Items[0])
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := done(obj); ok || err != nil {
+			return obj, err
+		}
+		w, err := resource[T](c).Watch(ctx, metav1.ListOptions{
+			FieldSelector:   "metadata.name=" + name,
+			ResourceVersion: list.GetResourceVersion(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		obj, ok, err := drainWatch(ctx, w, done)
+		w.Stop()
+		if ok || err != nil {
+			return obj, err
+		}
+		if ctx.Err() != nil {
+			return obj, fmt.Errorf("waiting for %s %s/%s: %w", kind, c.Namespace, name, ctx.Err())
+		}
+	}
+}
+
+// drainWatch applies done to every event until it holds, the object is deleted, or the watch
+// closes (ok=false, err=nil: the caller lists again).
+func drainWatch[T Object](ctx context.Context, w watch.Interface, done func(*T) (bool, error)) (*T, bool, error) {
+	var last *T
+	for {
+		select {
+		case <-ctx.Done():
+			return last, false, nil
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return last, false, nil
+			}
+			switch ev.Type {
+			case watch.Error:
+				return last, false, nil // usually "resource version too old": list again
+			case watch.Deleted:
+				kind, _ := kindOf[T]()
+				return last, false, fmt.Errorf("%s was deleted while waiting for it", kind)
+			}
+			u, isObj := ev.Object.(*unstructured.Unstructured)
+			if !isObj {
+				continue
+			}
+			obj, err := fromUnstructured[T](u)
+			if err != nil {
+				return last, false, err
+			}
+			last = obj
+			if ok, err := done(obj); ok || err != nil {
+				return obj, true, err
+			}
+		}
+	}
+}
+
+func toUnstructured[T Object](c *Client, obj *T) (*unstructured.Unstructured, error) {
+	kind, _ := kindOf[T]()
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: raw}
+	u.SetAPIVersion(velerov1.SchemeGroupVersion.String())
+	u.SetKind(kind)
+	u.SetNamespace(c.Namespace)
+	return u, nil
+}

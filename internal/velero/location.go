@@ -1,0 +1,413 @@
+package velero
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Location is a backup storage location as the provider manages it: one Velero BSL (provider
+// "aws", any S3-compatible store) and the Secret holding its credentials.
+type Location struct {
+	Name   string
+	Bucket string
+	Prefix string
+	Region string
+	// Endpoint is the S3 URL (s3Url); empty means AWS itself.
+	Endpoint       string
+	ForcePathStyle bool
+	// ChecksumAlgorithm nil leaves the aws plugin's default (CRC32); "" disables checksums,
+	// which most non-AWS stores need.
+	ChecksumAlgorithm *string
+	// CACert is a PEM bundle stored in the credential Secret and referenced by caCertRef.
+	CACert              string
+	AccessKeyID         string
+	SecretAccessKey     string
+	Default             bool
+	AccessMode          string
+	BackupSyncPeriod    *time.Duration
+	ValidationFrequency *time.Duration
+}
+
+// LocationStatus is what Velero reports about a location.
+type LocationStatus struct {
+	Phase              string
+	Message            string
+	LastValidationTime *time.Time
+	// Default is spec.default as the cluster holds it: the server forces it on the location named
+	// by --default-backup-storage-location and clears it on others when two claim it.
+	Default bool
+}
+
+// Credential Secret layout: the AWS ini file under "cloud" (the aws plugin's convention) and the
+// CA bundle under "ca.crt".
+const (
+	credentialsKey = "cloud"
+	caCertKey      = "ca.crt"
+	// ManagedByLabel marks what this provider created, so an operator can tell it apart.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	managedBy      = "terraform-provider-styrmin"
+)
+
+// CredentialSecretName is the name of the Secret that holds a location's credentials.
+func CredentialSecretName(location string) string { return "styrmin-bsl-" + location }
+
+// Locations creates, reads, updates and deletes locations in Velero's namespace.
+type Locations struct {
+	Kube   kubernetes.Interface
+	Velero *Client
+	// Snapshot, when set, serves Read from one list of every BSL and credential Secret (shared
+	// by all reads of one provider process); writes through these Locations invalidate it.
+	Snapshot *Snapshot
+}
+
+// Snapshot is a point-in-time list of the locations and their Secrets: a refresh of many
+// locations costs two requests instead of two per location. It is short-lived by design:
+// Terraform starts a provider process per command.
+type Snapshot struct {
+	mu      sync.Mutex
+	taken   time.Time
+	bsls    map[string]*velerov1.BackupStorageLocation
+	secrets map[string]*corev1.Secret
+}
+
+// snapshotMaxAge bounds how stale a snapshot read may be within one long command.
+const snapshotMaxAge = 30 * time.Second
+
+// Invalidate drops the snapshot; the next read lists again.
+func (s *Snapshot) Invalidate() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.bsls, s.secrets = nil, nil
+	s.mu.Unlock()
+}
+
+// lookup returns the BSL and Secret named from the snapshot, listing first when it is empty or
+// old. found reports whether the snapshot holds the BSL; a miss is confirmed with a direct read.
+func (s *Snapshot) lookup(ctx context.Context, l Locations, bslName, secretName string) (*velerov1.BackupStorageLocation, *corev1.Secret, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bsls == nil || time.Since(s.taken) > snapshotMaxAge {
+		taken := time.Now()
+		bsls, err := List[velerov1.BackupStorageLocation](ctx, l.Velero, "")
+		if err != nil {
+			return nil, nil, false, err
+		}
+		secrets, err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + managedBy})
+		if err != nil {
+			return nil, nil, false, err
+		}
+		s.bsls = make(map[string]*velerov1.BackupStorageLocation, len(bsls))
+		for i := range bsls {
+			s.bsls[bsls[i].Name] = &bsls[i]
+		}
+		s.secrets = make(map[string]*corev1.Secret, len(secrets.Items))
+		for i := range secrets.Items {
+			s.secrets[secrets.Items[i].Name] = &secrets.Items[i]
+		}
+		s.taken = taken
+	}
+	bsl, found := s.bsls[bslName]
+	return bsl, s.secrets[secretName], found, nil
+}
+
+// ErrNotFound reports a location whose BSL does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Create creates the credential Secret, then the BSL. If the BSL cannot be created the Secret is
+// removed again: nothing is left half-created.
+func (l Locations) Create(ctx context.Context, loc Location) error {
+	defer l.Snapshot.Invalidate()
+	secret := credentialSecret(l.Velero.Namespace, loc)
+	if _, err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create credential secret %s/%s: %w", secret.Namespace, secret.Name, err)
+	}
+	bsl := &velerov1.BackupStorageLocation{ObjectMeta: metav1.ObjectMeta{
+		Name: loc.Name, Namespace: l.Velero.Namespace, Labels: map[string]string{ManagedByLabel: managedBy},
+	}}
+	setSpec(bsl, loc)
+	if _, err := Create(ctx, l.Velero, bsl); err != nil {
+		cleanupErr := l.Kube.CoreV1().Secrets(l.Velero.Namespace).Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{})
+		if cleanupErr != nil && !apierrors.IsNotFound(cleanupErr) {
+			return errors.Join(err, fmt.Errorf("remove credential secret %s again: %w", secret.Name, cleanupErr))
+		}
+		return err
+	}
+	return nil
+}
+
+// Update rewrites the Secret and the BSL spec in place, keeping labels and annotations others
+// added. A missing Secret is re-created (drift repair).
+func (l Locations) Update(ctx context.Context, loc Location) error {
+	defer l.Snapshot.Invalidate()
+	secrets := l.Kube.CoreV1().Secrets(l.Velero.Namespace)
+	want := credentialSecret(l.Velero.Namespace, loc)
+	current, err := secrets.Get(ctx, want.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		if _, err := secrets.Create(ctx, want, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("re-create credential secret %s: %w", want.Name, err)
+		}
+	case err != nil:
+		return fmt.Errorf("read credential secret %s: %w", want.Name, err)
+	default:
+		current.Data, current.StringData = want.Data, nil
+		if current.Labels == nil {
+			current.Labels = map[string]string{}
+		}
+		current.Labels[ManagedByLabel] = managedBy
+		if _, err := secrets.Update(ctx, current, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("update credential secret %s: %w", want.Name, err)
+		}
+	}
+	bsl, err := Get[velerov1.BackupStorageLocation](ctx, l.Velero, loc.Name)
+	if err != nil {
+		return fmt.Errorf("read backup storage location %s: %w", loc.Name, err)
+	}
+	setSpec(bsl, loc)
+	// Velero validates a location when its generation changes, and the CRD has no status
+	// subresource: clearing the status makes a credentials-only change re-validated at once too.
+	bsl.Status = velerov1.BackupStorageLocationStatus{}
+	_, err = Update(ctx, l.Velero, bsl)
+	return err
+}
+
+// Read returns the location as the cluster holds it. A missing BSL is ErrNotFound; a missing or
+// unreadable Secret leaves the credentials empty, which shows as drift.
+func (l Locations) Read(ctx context.Context, name string) (*Location, *LocationStatus, error) {
+	var bsl *velerov1.BackupStorageLocation
+	var secret *corev1.Secret
+	found := false
+	if l.Snapshot != nil {
+		var err error
+		bsl, secret, found, err = l.Snapshot.lookup(ctx, l, name, CredentialSecretName(name))
+		if err != nil {
+			return nil, nil, fmt.Errorf("list backup storage locations: %w", err)
+		}
+	}
+	if !found {
+		var err error
+		bsl, err = Get[velerov1.BackupStorageLocation](ctx, l.Velero, name)
+		if apierrors.IsNotFound(err) {
+			return nil, nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read backup storage location %s: %w", name, err)
+		}
+	}
+	loc := locationFromSpec(bsl)
+	ref := bsl.Spec.Credential
+	if ref == nil {
+		return loc, statusOf(bsl), nil
+	}
+	if secret == nil || secret.Name != ref.Name {
+		// Not in the snapshot (another name, or its label was removed): read it directly.
+		var err error
+		secret, err = l.Kube.CoreV1().Secrets(l.Velero.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return loc, statusOf(bsl), nil
+		case err != nil:
+			return nil, nil, fmt.Errorf("read credential secret %s: %w", ref.Name, err)
+		}
+	}
+	loc.AccessKeyID, loc.SecretAccessKey = parseAWSCredentials(string(secret.Data[ref.Key]))
+	if caRef := bsl.Spec.ObjectStorage.CACertRef; caRef != nil && caRef.Name == ref.Name {
+		loc.CACert = string(secret.Data[caRef.Key])
+	}
+	return loc, statusOf(bsl), nil
+}
+
+// Delete removes the BSL and its Secret; bucket data is never touched. Missing objects are fine.
+func (l Locations) Delete(ctx context.Context, name string) error {
+	defer l.Snapshot.Invalidate()
+	if err := Delete[velerov1.BackupStorageLocation](ctx, l.Velero, name); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete backup storage location %s: %w", name, err)
+	}
+	err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).Delete(ctx, CredentialSecretName(name), metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete credential secret %s: %w", CredentialSecretName(name), err)
+	}
+	return nil
+}
+
+// UnavailableError is a location Velero validated and found unusable.
+type UnavailableError struct {
+	Name    string
+	Message string
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("Velero reports backup storage location %q Unavailable: %s", e.Name, e.Message)
+}
+
+// WaitAvailable watches the BSL until Velero has validated it after `since` (a spec change resets
+// the phase only at the next validation, so an older Available does not count). It fails with
+// Velero's own message when the location is Unavailable.
+func (l Locations) WaitAvailable(ctx context.Context, name string, since time.Time) (*LocationStatus, error) {
+	bsl, err := WaitFor(ctx, l.Velero, name, func(b *velerov1.BackupStorageLocation) (bool, error) {
+		validated := b.Status.LastValidationTime != nil && !b.Status.LastValidationTime.Time.Before(since.Truncate(time.Second))
+		if !validated {
+			return false, nil
+		}
+		switch b.Status.Phase {
+		case velerov1.BackupStorageLocationPhaseAvailable:
+			return true, nil
+		case velerov1.BackupStorageLocationPhaseUnavailable:
+			return true, &UnavailableError{Name: name, Message: b.Status.Message}
+		}
+		return false, nil
+	})
+	if bsl == nil {
+		return nil, err
+	}
+	return statusOf(bsl), err
+}
+
+func credentialSecret(namespace string, loc Location) *corev1.Secret {
+	data := map[string][]byte{credentialsKey: []byte(awsCredentials(loc.AccessKeyID, loc.SecretAccessKey))}
+	if loc.CACert != "" {
+		data[caCertKey] = []byte(loc.CACert)
+	}
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: CredentialSecretName(loc.Name), Namespace: namespace,
+			Labels: map[string]string{ManagedByLabel: managedBy},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: data,
+	}
+}
+
+func awsCredentials(keyID, secret string) string {
+	return "[default]\naws_access_key_id=" + keyID + "\naws_secret_access_key=" + secret + "\n"
+}
+
+// parseAWSCredentials reads the [default] profile of an AWS ini file.
+func parseAWSCredentials(ini string) (keyID, secret string) {
+	section := ""
+	for _, line := range strings.Split(ini, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			section = strings.TrimSpace(line[1 : len(line)-1])
+			continue
+		}
+		key, value, ok := strings.Cut(line, "=")
+		if !ok || section != "default" {
+			continue
+		}
+		switch strings.TrimSpace(key) {
+		case "aws_access_key_id":
+			keyID = strings.TrimSpace(value)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(value)
+		}
+	}
+	return keyID, secret
+}
+
+// aws plugin config keys.
+const (
+	configRegion         = "region"
+	configS3URL          = "s3Url"
+	configForcePathStyle = "s3ForcePathStyle"
+	configChecksum       = "checksumAlgorithm"
+)
+
+// setSpec writes loc into the BSL spec. Config keys this provider does not manage are kept, so a
+// key an operator added out of band survives an update.
+func setSpec(bsl *velerov1.BackupStorageLocation, loc Location) {
+	s := &bsl.Spec
+	s.Provider = "aws"
+	if s.Config == nil {
+		s.Config = map[string]string{}
+	}
+	setOrDelete(s.Config, configRegion, loc.Region)
+	setOrDelete(s.Config, configS3URL, loc.Endpoint)
+	if loc.ForcePathStyle {
+		s.Config[configForcePathStyle] = "true"
+	} else {
+		delete(s.Config, configForcePathStyle)
+	}
+	if loc.ChecksumAlgorithm != nil {
+		s.Config[configChecksum] = *loc.ChecksumAlgorithm
+	} else {
+		delete(s.Config, configChecksum)
+	}
+	secretName := CredentialSecretName(loc.Name)
+	s.Credential = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secretName}, Key: credentialsKey}
+	s.ObjectStorage = &velerov1.ObjectStorageLocation{Bucket: loc.Bucket, Prefix: loc.Prefix}
+	if loc.CACert != "" {
+		s.ObjectStorage.CACertRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secretName}, Key: caCertKey}
+	}
+	s.Default = loc.Default
+	s.AccessMode = velerov1.BackupStorageLocationAccessMode(loc.AccessMode)
+	s.BackupSyncPeriod = metaDuration(loc.BackupSyncPeriod)
+	s.ValidationFrequency = metaDuration(loc.ValidationFrequency)
+}
+
+func locationFromSpec(bsl *velerov1.BackupStorageLocation) *Location {
+	s := bsl.Spec
+	loc := &Location{
+		Name:       bsl.Name,
+		Region:     s.Config[configRegion],
+		Endpoint:   s.Config[configS3URL],
+		Default:    s.Default,
+		AccessMode: string(s.AccessMode),
+	}
+	if loc.AccessMode == "" {
+		loc.AccessMode = string(velerov1.BackupStorageLocationAccessModeReadWrite)
+	}
+	loc.ForcePathStyle, _ = strconv.ParseBool(s.Config[configForcePathStyle])
+	if v, ok := s.Config[configChecksum]; ok {
+		loc.ChecksumAlgorithm = &v
+	}
+	if s.ObjectStorage != nil {
+		loc.Bucket, loc.Prefix = s.ObjectStorage.Bucket, s.ObjectStorage.Prefix
+	}
+	if s.BackupSyncPeriod != nil {
+		d := s.BackupSyncPeriod.Duration
+		loc.BackupSyncPeriod = &d
+	}
+	if s.ValidationFrequency != nil {
+		d := s.ValidationFrequency.Duration
+		loc.ValidationFrequency = &d
+	}
+	return loc
+}
+
+func statusOf(bsl *velerov1.BackupStorageLocation) *LocationStatus {
+	st := &LocationStatus{Phase: string(bsl.Status.Phase), Message: bsl.Status.Message, Default: bsl.Spec.Default}
+	if t := bsl.Status.LastValidationTime; t != nil {
+		v := t.Time
+		st.LastValidationTime = &v
+	}
+	return st
+}
+
+func setOrDelete(m map[string]string, key, value string) {
+	if value == "" {
+		delete(m, key)
+		return
+	}
+	m[key] = value
+}
+
+func metaDuration(d *time.Duration) *metav1.Duration {
+	if d == nil {
+		return nil
+	}
+	return &metav1.Duration{Duration: *d}
+}
