@@ -18,6 +18,12 @@ mkdir "$work/styrmin" "$work/data"
 run="bench$RANDOM"
 
 cat >"$work/styrmin/main.tf" <<HCL
+terraform {
+  required_providers {
+    styrmin = { source = "styrmin/styrmin" }
+  }
+}
+
 provider "styrmin" {
   config_path = "$KUBECONFIG"
 }

@@ -132,7 +132,7 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			},
 			"force_path_style": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				MarkdownDescription: "Address the bucket as `endpoint/bucket` instead of `bucket.endpoint`; MinIO needs `true`.",
+				MarkdownDescription: "Address the bucket as `endpoint/bucket` instead of `bucket.endpoint`; MinIO needs `true`. Default `false`.",
 			},
 			"checksum_algorithm": schema.StringAttribute{
 				Optional: true,
@@ -157,8 +157,11 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"secret_access_key_wo": schema.StringAttribute{
 				Optional: true, Sensitive: true, WriteOnly: true,
 				MarkdownDescription: "Secret access key, write-only (Terraform >= 1.11): never stored in state or plan. " +
-					"Bump `secret_access_key_wo_version` to send a new value.",
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+					"Requires `secret_access_key_wo_version`; bump it to send a new value.",
+				Validators: []validator.String{
+					stringvalidator.LengthAtLeast(1),
+					stringvalidator.AlsoRequires(path.MatchRoot("secret_access_key_wo_version")),
+				},
 			},
 			"secret_access_key_wo_version": schema.Int64Attribute{
 				Optional: true,
@@ -169,12 +172,12 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"default": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "Make this Velero's default location. Velero itself forces `true` on the location named by its " +
-					"`--default-backup-storage-location` flag; `velero_default` shows what Velero holds, and apply warns when it differs.",
+					"`--default-backup-storage-location` flag; `velero_default` shows what Velero holds, and apply warns when it differs. Default `false`.",
 			},
 			"access_mode": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString("ReadWrite"),
 				MarkdownDescription: "`ReadWrite`, or `ReadOnly` for an environment clone reading another environment's backups " +
-					"(Velero then syncs backups in but never writes or deletes).",
+					"(Velero then syncs backups in but never writes or deletes). Default `ReadWrite`.",
 				Validators: []validator.String{stringvalidator.OneOf("ReadWrite", "ReadOnly")},
 			},
 			"backup_sync_period": schema.StringAttribute{
@@ -187,9 +190,11 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			},
 			"wait_for_available": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-				MarkdownDescription: "Wait until Velero has validated the location and fail with Velero's message when it is `Unavailable`.",
+				MarkdownDescription: "Wait until Velero has validated the location and fail with Velero's message when it is `Unavailable`. Default `true`.",
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true}),
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true,
+				CreateDescription: "How long create may wait for Velero to validate the location, a Go duration. Default `5m`.",
+				UpdateDescription: "How long update may wait for Velero to validate the location, a Go duration. Default `5m`."}),
 			"credentials_secret_name": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "Name of the Secret (in Velero's namespace) holding the credentials.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -218,8 +223,8 @@ func (r *backupLocationResource) Configure(_ context.Context, req resource.Confi
 // ModifyPlan runs the bucket preflight at plan time when a location is created or its
 // connection changes, so a wrong bucket fails `terraform plan`, not half-way through apply.
 func (r *backupLocationResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil {
-		return
+	if req.Plan.Raw.IsNull() || r.data == nil || req.Plan.Raw.Equal(req.State.Raw) {
+		return // destroy, no connection, or nothing changes (the common case of a refresh-only plan)
 	}
 	var plan, config backupLocationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -362,6 +367,12 @@ func (r *backupLocationResource) Delete(ctx context.Context, req resource.Delete
 
 func (r *backupLocationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	name := nameFromID(req.ID)
+	if ns, _, ok := cutLast(req.ID, "/"); ok && r.data != nil && ns != r.data.veleroNamespace {
+		resp.Diagnostics.AddError("Import ID names another namespace",
+			fmt.Sprintf("%q is in namespace %q, but the provider manages Velero in %q: set velero_namespace = %q in the provider configuration.",
+				req.ID, ns, r.data.veleroNamespace, ns))
+		return
+	}
 	if !locationNamePattern.MatchString(name) {
 		resp.Diagnostics.AddError("Invalid import ID",
 			fmt.Sprintf("%q is not <velero namespace>/<name> or <name> of a backup storage location.", req.ID))
@@ -514,6 +525,9 @@ func (m *backupLocationModel) fromLocation(loc *velero.Location, status *velero.
 			m.SecretAccessKeyWOVersion = types.Int64Null()
 		}
 	default:
+		// Also on import, so that importing a location configured with secret_access_key plans
+		// no change. A configuration using the write-only argument instead gets one update after
+		// import, which removes the value from state again.
 		m.SecretAccessKey = optionalString(loc.SecretAccessKey)
 	}
 	m.setStatus(status)

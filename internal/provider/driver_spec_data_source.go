@@ -64,7 +64,7 @@ func (d *driverSpecDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"block at plan time. Keys the provider does not use (helm, parameters, services, actions, ...) are " +
 			"accepted; inside `backup` an unknown key is an error, because a typo must not silently turn protection " +
 			"off. Every problem is reported with its component, field and line. The fields each strategy takes are " +
-			"described in the provider's driver-spec guide.",
+			"described in the guide *Driver file reference*.",
 		Attributes: map[string]schema.Attribute{
 			"path":    schema.StringAttribute{Optional: true, MarkdownDescription: "Path of the driver file. Exactly one of `path` and `content`."},
 			"content": schema.StringAttribute{Optional: true, MarkdownDescription: "The driver file's YAML text, e.g. from `file()` or a Helm chart's repository."},
