@@ -178,6 +178,12 @@ func TestFromEnv_doesNotShareInput(t *testing.T) {
 
 // Not parallel: it sets process environment variables.
 func TestFromEnv_readsProcessEnvironment(t *testing.T) {
+	// The stack's environment (KUBE_CONFIG_PATH, ...) must not leak into the expectation.
+	for _, name := range []string{EnvConfigPath, EnvConfigPaths, EnvConfigContext, EnvConfigContextAuthInfo,
+		EnvConfigContextCluster, EnvUsername, EnvPassword, EnvTLSServerName, EnvClientCertificate, EnvClientKey,
+		EnvClusterCACertificate, EnvProxyURL} {
+		t.Setenv(name, "")
+	}
 	t.Setenv(EnvHost, "https://from-env.example")
 	t.Setenv(EnvToken, "from-env-token")
 	t.Setenv(EnvInsecure, "true")
