@@ -243,6 +243,10 @@ func (r *backupLocationResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if !connectionKnown(plan) {
 		return // checked again at apply, when every value is known
 	}
+	// The cluster and Velero are checked at plan time too: a wrong kubeconfig fails the plan.
+	if !r.data.ready(ctx, &resp.Diagnostics) {
+		return
+	}
 	r.preflight(ctx, plan, &resp.Diagnostics)
 }
 

@@ -1,0 +1,81 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+)
+
+// A location that reaches no cluster must fail with the reason and what to change.
+func TestAccProvider_connectionErrors(t *testing.T) {
+	testAccStack(t)
+	for name, tc := range map[string]struct {
+		provider string
+		want     string
+	}{
+		"unreachable API server": {
+			provider: `host = "https://127.0.0.1:1"`,
+			want:     `(?s)127\.0\.0\.1:1.*(reach|refused)`,
+		},
+		"credentials rejected": {
+			provider: `config_path = "` + os.Getenv("KUBECONFIG") + `"
+  token       = "not-a-valid-token"`,
+			want: `(?s)401|[Uu]nauthorized|rejected`,
+		},
+		"Velero namespace missing": {
+			provider: `config_path      = "` + os.Getenv("KUBECONFIG") + `"
+  velero_namespace = "no-velero-here"`,
+			want: `(?s)no-velero-here.*velero_namespace`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			config := strings.Replace(locationConfig("acc-conn", "acc-conn", secretLine()),
+				`config_path = "`+os.Getenv("KUBECONFIG")+`"`, tc.provider, 1)
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: config, ExpectError: regexp.MustCompile(tc.want)}},
+			})
+		})
+	}
+}
+
+// A cluster without Velero's CRDs: discovery of velero.io/v1 answers 404. No stack needed: a
+// fake API server on loopback.
+func TestProviderData_veleroNotInstalled(t *testing.T) {
+	t.Parallel()
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/apis/velero.io/v1" {
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		_ = json.NewEncoder(w).Encode(map[string]any{"kind": "Namespace", "apiVersion": "v1", "metadata": map[string]any{"name": "velero"}})
+	}))
+	defer api.Close()
+
+	var diags diag.Diagnostics
+	config := providerModel{Host: types.StringValue(api.URL), Token: types.StringValue("fake-api-token"), Insecure: types.BoolValue(true),
+		ConfigPaths: types.ListNull(types.StringType)}
+	data := newProviderData(context.Background(), "test", config, &diags)
+	if diags.HasError() {
+		t.Fatalf("configure: %v", diags)
+	}
+	if data.ready(context.Background(), &diags) {
+		t.Fatal("ready = true for a cluster without Velero")
+	}
+	got := diags.Errors()[0].Detail()
+	if !strings.Contains(got, "Velero is not installed in this cluster") || !strings.Contains(got, api.URL) {
+		t.Errorf("error does not say Velero is missing and where: %q", got)
+	}
+}
