@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/objectstore"
@@ -251,83 +252,65 @@ func (r *backupLocationResource) ModifyPlan(ctx context.Context, req resource.Mo
 }
 
 func (r *backupLocationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan, config backupLocationModel
+	var plan backupLocationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.SecretAccessKeyWO = config.SecretAccessKeyWO
 	timeout, diags := plan.Timeouts.Create(ctx, 5*time.Minute)
 	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	loc, diags := plan.location()
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	r.preflight(ctx, plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	r.data.redact(loc.SecretAccessKey)
-	started := time.Now()
-	if err := r.data.locations().Create(ctx, loc); err != nil {
-		resp.Diagnostics.AddError("Cannot create the backup storage location", err.Error())
-		return
-	}
-	// Saved before waiting: a failed or cancelled wait leaves a tainted resource that the next
-	// apply replaces, never an orphaned BSL.
-	plan.ID = types.StringValue(r.data.veleroNamespace + "/" + loc.Name)
-	plan.CredentialsSecretName = types.StringValue(velero.CredentialSecretName(loc.Name))
-	plan.setUnknownStatus()
-	r.savePrivateCredentials(ctx, resp.Private, loc.SecretAccessKey, plan, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	r.waitAndRecord(ctx, &plan, started, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	create := func(ctx context.Context, loc velero.Location) error { return r.data.locations().Create(ctx, loc) }
+	r.write(ctx, "create", plan, req.Config, timeout, create, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *backupLocationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, config backupLocationModel
+	var plan backupLocationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.SecretAccessKeyWO = config.SecretAccessKeyWO
 	timeout, diags := plan.Timeouts.Update(ctx, 5*time.Minute)
 	resp.Diagnostics.Append(diags...)
+	update := func(ctx context.Context, loc velero.Location) error { return r.data.locations().Update(ctx, loc) }
+	r.write(ctx, "update", plan, req.Config, timeout, update, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+// write is Create and Update (writeLocation is called after the connection is made): preflight, write the Secret and BSL, save state, then wait for
+// Velero's verdict. State is saved before waiting: a failed or cancelled wait leaves a tainted
+// resource that the next apply replaces, never an orphaned BSL.
+func (r *backupLocationResource) write(ctx context.Context, verb string, plan backupLocationModel, config tfsdk.Config,
+	timeout time.Duration, writeLocation func(context.Context, velero.Location) error,
+	state *tfsdk.State, private privateSetter, diags *diag.Diagnostics) {
+	if diags.HasError() || !r.data.ready(ctx, diags) {
+		return
+	}
+	// Write-only values are only in the configuration.
+	diags.Append(config.GetAttribute(ctx, path.Root("secret_access_key_wo"), &plan.SecretAccessKeyWO)...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	loc, diags := plan.location()
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	loc, d := plan.location()
+	diags.Append(d...)
+	if diags.HasError() {
 		return
 	}
-	r.preflight(ctx, plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	r.preflight(ctx, plan, diags)
+	if diags.HasError() {
 		return
 	}
 	r.data.redact(loc.SecretAccessKey)
 	started := time.Now()
-	if err := r.data.locations().Update(ctx, loc); err != nil {
-		if errors.Is(err, velero.ErrNotFound) {
-			resp.Diagnostics.AddError("The backup storage location disappeared", err.Error()+": run terraform apply again to re-create it.")
-			return
-		}
-		resp.Diagnostics.AddError("Cannot update the backup storage location", err.Error())
+	if err := writeLocation(ctx, loc); err != nil {
+		diags.AddError("Cannot "+verb+" the backup storage location", err.Error())
 		return
 	}
 	plan.ID = types.StringValue(r.data.veleroNamespace + "/" + loc.Name)
 	plan.CredentialsSecretName = types.StringValue(velero.CredentialSecretName(loc.Name))
 	plan.setUnknownStatus()
-	r.savePrivateCredentials(ctx, resp.Private, loc.SecretAccessKey, plan, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	r.waitAndRecord(ctx, &plan, started, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	diags.Append(private.SetKey(ctx, privateSecretHashKey, []byte(`"`+secretHash(loc.SecretAccessKey)+`"`))...)
+	diags.Append(state.Set(ctx, &plan)...)
+	r.waitAndRecord(ctx, &plan, started, diags)
+	diags.Append(state.Set(ctx, &plan)...)
 }
 
 // Read reflects the cluster, so an out-of-band change shows in the next plan. It makes no S3
@@ -459,10 +442,6 @@ const privateSecretHashKey = "secret_access_key_sha256"
 
 type privateSetter interface {
 	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
-}
-
-func (r *backupLocationResource) savePrivateCredentials(ctx context.Context, private privateSetter, secret string, _ backupLocationModel, diags *diag.Diagnostics) {
-	diags.Append(private.SetKey(ctx, privateSecretHashKey, []byte(`"`+secretHash(secret)+`"`))...)
 }
 
 func secretHash(secret string) string {
