@@ -45,13 +45,18 @@ func TestParseFile_sampleApp(t *testing.T) {
 			"files": {Name: "files", Line: 37, Selector: selector("files"), Backup: Backup{
 				Enabled: true, Kind: KindDisk, Volumes: []string{"files-data"},
 			}},
-			"server": {Name: "server", Line: 46, Selector: selector("server"), Backup: Backup{Enabled: false}},
+			"notes": {Name: "notes", Line: 46, Selector: selector("notes"), Backup: Backup{
+				Enabled: true, Kind: KindAction, Container: "notes", Volumes: []string{"notes-export"}, Timeout: 2 * time.Minute,
+				BackupCommand:  []string{"/bin/sh", "-c", "tar -C /data -cf /export/notes.tar.tmp . && sync && mv /export/notes.tar.tmp /export/notes.tar"},
+				RestoreCommand: []string{"/bin/sh", "-c", "tar -C /data -xf /export/notes.tar"},
+			}},
+			"server": {Name: "server", Line: 59, Selector: selector("server"), Backup: Backup{Enabled: false}},
 		},
 	}
 	if diff := cmp.Diff(want, driver); diff != "" {
 		t.Errorf("sample app driver (-want +got):\n%s", diff)
 	}
-	if got, want := driver.ComponentNames(), []string{"files", "mariadb", "postgres", "server"}; !slices.Equal(got, want) {
+	if got, want := driver.ComponentNames(), []string{"files", "mariadb", "notes", "postgres", "server"}; !slices.Equal(got, want) {
 		t.Errorf("ComponentNames() = %v, want %v", got, want)
 	}
 	var sortedNames []string

@@ -33,7 +33,7 @@ data "styrmin_driver_spec" "app" {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(address, tfjsonpath.New("name"), knownvalue.StringExact("sample-app")),
 				statecheck.ExpectKnownValue(address, tfjsonpath.New("version"), knownvalue.StringExact("1")),
-				statecheck.ExpectKnownValue(address, components, knownvalue.MapSizeExact(4)),
+				statecheck.ExpectKnownValue(address, components, knownvalue.MapSizeExact(5)),
 				statecheck.ExpectKnownValue(address, components.AtMapKey("files").AtMapKey("backup").AtMapKey("volumes"),
 					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("files-data")})),
 				statecheck.ExpectKnownValue(address, components.AtMapKey("postgres").AtMapKey("backup").AtMapKey("kind"),

@@ -127,7 +127,7 @@ func (p *StyrminProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *StyrminProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewBackupLocationResource}
+	return []func() resource.Resource{NewBackupLocationResource, NewBackupResource, NewRestoreResource}
 }
 
 func (p *StyrminProvider) DataSources(_ context.Context) []func() datasource.DataSource {

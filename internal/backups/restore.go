@@ -1,0 +1,266 @@
+package backups
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
+	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
+)
+
+// RestoreRequest is one restore of a backup into a namespace.
+type RestoreRequest struct {
+	Name   string
+	Backup string
+	// SourceNamespace is the backed-up namespace; empty means the backup's only namespace.
+	SourceNamespace string
+	// TargetNamespace receives the restore; it may equal the source.
+	TargetNamespace        string
+	Components             []strategy.Component
+	ExistingResourcePolicy string
+	RestorePVs             *bool
+	Labels                 map[string]string
+	// BackupSyncWait bounds the wait for a backup that Velero has not synced from the bucket yet
+	// (a ReadOnly location of another environment).
+	BackupSyncWait time.Duration
+}
+
+// RestorePlan is a checked restore: the backup, its source namespace and the per-component
+// plans whose restore hooks run in the target namespace.
+type RestorePlan struct {
+	Backup          *velerov1.Backup
+	SourceNamespace string
+	Plans           []*strategy.Plan
+}
+
+// PlanRestore is the preflight of a restore: the backup exists (waiting, bounded, for backup
+// sync) and Completed, it holds every enabled component, and the target namespace does not
+// already run the components' pods. Velero restores volume data and runs restore hooks only
+// in pods it creates itself, so a restore over running pods would leave their old data in
+// place and still report success.
+func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePlan, error) {
+	backup, err := r.waitForBackup(ctx, req.Backup, req.BackupSyncWait)
+	if err != nil {
+		return nil, err
+	}
+	if backup.Status.Phase != velerov1.BackupPhaseCompleted {
+		return nil, fmt.Errorf("backup_name: backup %q is %s, not Completed: restore from a complete backup", backup.Name, phaseOrUnknown(string(backup.Status.Phase)))
+	}
+	source := req.SourceNamespace
+	if source == "" {
+		if len(backup.Spec.IncludedNamespaces) != 1 {
+			return nil, fmt.Errorf("source_namespace: backup %q covers namespaces %v: name the one to restore", backup.Name, backup.Spec.IncludedNamespaces)
+		}
+		source = backup.Spec.IncludedNamespaces[0]
+	} else if !slices.Contains(backup.Spec.IncludedNamespaces, source) {
+		return nil, fmt.Errorf("source_namespace: backup %q holds namespaces %v, not %q", backup.Name, backup.Spec.IncludedNamespaces, source)
+	}
+	plans, err := PlansFromBackup(backup, req.Components)
+	if err != nil {
+		return nil, err
+	}
+	var problems []error
+	for _, p := range plans {
+		running, err := r.Kube.CoreV1().Pods(req.TargetNamespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set(p.Selector).String()})
+		if err != nil {
+			return nil, fmt.Errorf("list pods in namespace %s: %w", req.TargetNamespace, err)
+		}
+		if n := len(running.Items); n > 0 {
+			problems = append(problems, fmt.Errorf("target_namespace: namespace %q already runs %d pod(s) of component %q (%s). Velero restores volume data and runs "+
+				"restore hooks only in pods it creates, so restoring over them would keep their current data: restore into a fresh namespace "+
+				"(the clone path), or remove the component's workload from %q first", req.TargetNamespace, n, p.Component, running.Items[0].Name, req.TargetNamespace))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &PreflightError{Problems: problems}
+	}
+	return &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans}, nil
+}
+
+// waitForBackup reads the Backup, waiting up to syncWait for backup sync to bring it in.
+func (r Runner) waitForBackup(ctx context.Context, name string, syncWait time.Duration) (*velerov1.Backup, error) {
+	var backup *velerov1.Backup
+	var lastErr error
+	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, syncWait, true, func(ctx context.Context) (bool, error) {
+		b, err := velero.Get[velerov1.Backup](ctx, r.Velero, name)
+		if apierrors.IsNotFound(err) {
+			lastErr = err
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		backup = b
+		return true, nil
+	})
+	if backup != nil {
+		return backup, nil
+	}
+	if apierrors.IsNotFound(lastErr) {
+		return nil, fmt.Errorf("backup_name: no backup %q in namespace %s after waiting %s for Velero's backup sync: check the name, and that a "+
+			"location reading the bucket that holds it exists (its backup_sync_period bounds how soon it appears)", name, r.Velero.Namespace, syncWait)
+	}
+	return nil, fmt.Errorf("backup_name: read backup %q: %w", name, err)
+}
+
+// StartRestore creates the Restore; an existing one of the same name made by this provider
+// from the same backup (an interrupted earlier apply) is adopted.
+func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *RestorePlan) (*velerov1.Restore, error) {
+	existing, err := velero.Get[velerov1.Restore](ctx, r.Velero, req.Name)
+	switch {
+	case err == nil:
+		if existing.Labels[ManagedByLabel] == managedBy && existing.Spec.BackupName == req.Backup {
+			return existing, nil
+		}
+		return nil, fmt.Errorf("name: a Velero restore named %q already exists and was not made by this provider from backup %q: choose another name", req.Name, req.Backup)
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("read restore %s: %w", req.Name, err)
+	}
+	restore := &velerov1.Restore{
+		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Labels: map[string]string{ManagedByLabel: managedBy}},
+		Spec: velerov1.RestoreSpec{
+			BackupName:         req.Backup,
+			IncludedNamespaces: []string{plan.SourceNamespace},
+			RestorePVs:         req.RestorePVs,
+		},
+	}
+	for k, v := range req.Labels {
+		restore.Labels[k] = v
+	}
+	if req.TargetNamespace != plan.SourceNamespace {
+		restore.Spec.NamespaceMapping = map[string]string{plan.SourceNamespace: req.TargetNamespace}
+	}
+	if req.ExistingResourcePolicy != "" {
+		restore.Spec.ExistingResourcePolicy = velerov1.PolicyType(req.ExistingResourcePolicy)
+	}
+	for _, p := range plan.Plans {
+		if hooks := p.RestoreHooks(req.TargetNamespace); hooks != nil {
+			restore.Spec.Hooks.Resources = append(restore.Spec.Hooks.Resources, *hooks)
+		}
+	}
+	return velero.Create(ctx, r.Velero, restore)
+}
+
+// WaitRestore watches the Restore until it reaches a terminal phase.
+func (r Runner) WaitRestore(ctx context.Context, name string) (*velerov1.Restore, error) {
+	return velero.WaitFor(ctx, r.Velero, name, func(rs *velerov1.Restore) (bool, error) {
+		return RestoreFinished(rs.Status.Phase), nil
+	})
+}
+
+// RestoreFinished reports a terminal phase.
+func RestoreFinished(phase velerov1.RestorePhase) bool {
+	switch phase {
+	case velerov1.RestorePhaseCompleted, velerov1.RestorePhasePartiallyFailed, velerov1.RestorePhaseFailed,
+		velerov1.RestorePhaseFailedValidation:
+		return true
+	}
+	return false
+}
+
+// RestoreReport is what a restore brought back of one component.
+type RestoreReport struct {
+	Component string
+	Kind      string
+	Pods      []string
+	Volumes   []string
+	Bytes     int64
+}
+
+// VerifyRestore proves the restore: phase Completed without errors, no failed restore hook
+// (a failed replay fails its hook), and one Completed PodVolumeRestore for every volume of the
+// components that the backup captured. Otherwise the error carries Velero's reasons.
+func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *RestorePlan) ([]RestoreReport, error) {
+	var problems []string
+	if rs.Status.Phase != velerov1.RestorePhaseCompleted || rs.Status.Errors > 0 {
+		problems = append(problems, fmt.Sprintf("Velero finished the restore as %s (%d errors, %d warnings)%s",
+			phaseOrUnknown(string(rs.Status.Phase)), rs.Status.Errors, rs.Status.Warnings, validationErrors(rs.Status.ValidationErrors)))
+	}
+	// hooksAttempted is not reliable in Velero 1.18 (a second finalizer pass can reset it to 0);
+	// a failed hook with onError Fail shows as an error of the restore, checked above.
+	if hs := rs.Status.HookStatus; hs != nil && hs.HooksFailed > 0 {
+		problems = append(problems, fmt.Sprintf("%d restore hooks failed", hs.HooksFailed))
+	}
+	pvbs, err := velero.List[velerov1.PodVolumeBackup](ctx, r.Velero, velerov1.BackupNameLabel+"="+plan.Backup.Name)
+	if err != nil {
+		return nil, fmt.Errorf("list the backup's PodVolumeBackups: %w", err)
+	}
+	pvrs, err := velero.List[velerov1.PodVolumeRestore](ctx, r.Velero, velerov1.RestoreNameLabel+"="+rs.Name)
+	if err != nil {
+		return nil, fmt.Errorf("list the restore's PodVolumeRestores: %w", err)
+	}
+	restored := map[string]velerov1.PodVolumeRestore{}
+	for _, pvr := range pvrs {
+		restored[pvr.Spec.Pod.Name+"/"+pvr.Spec.Volume] = pvr
+	}
+	var reports []RestoreReport
+	for _, p := range plan.Plans {
+		report := RestoreReport{Component: p.Component, Kind: string(p.Kind), Volumes: p.Volumes}
+		backedUp := 0
+		for _, pvb := range pvbs {
+			if pvb.Spec.Pod.Namespace != plan.SourceNamespace || !slices.Contains(p.Volumes, pvb.Spec.Volume) ||
+				!slices.Contains(p.Pods, pvb.Spec.Pod.Name) {
+				continue
+			}
+			backedUp++
+			key := pvb.Spec.Pod.Name + "/" + pvb.Spec.Volume
+			pvr, ok := restored[key]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("component %s: volume %s of pod %s was not restored (no PodVolumeRestore)", p.Component, pvb.Spec.Volume, pvb.Spec.Pod.Name))
+			case pvr.Status.Phase != velerov1.PodVolumeRestorePhaseCompleted:
+				problems = append(problems, fmt.Sprintf("component %s: PodVolumeRestore of volume %s of pod %s is %s: %s", p.Component, pvb.Spec.Volume, pvb.Spec.Pod.Name, phaseOrUnknown(string(pvr.Status.Phase)), pvr.Status.Message))
+			default:
+				report.Bytes += max(pvr.Status.Progress.BytesDone, pvr.Status.Progress.TotalBytes)
+				if !slices.Contains(report.Pods, pvb.Spec.Pod.Name) {
+					report.Pods = append(report.Pods, pvb.Spec.Pod.Name)
+				}
+			}
+		}
+		if backedUp == 0 {
+			problems = append(problems, fmt.Sprintf("component %s: backup %s holds no volume data of it to restore", p.Component, plan.Backup.Name))
+		}
+		reports = append(reports, report)
+	}
+	if len(problems) > 0 {
+		return reports, &FailedError{Object: "restore " + rs.Name, Problems: problems, Reasons: r.restoreReasons(ctx, rs, plan.Backup.Spec.StorageLocation)}
+	}
+	return reports, nil
+}
+
+func (r Runner) restoreReasons(ctx context.Context, rs *velerov1.Restore, location string) []string {
+	var reasons []string
+	if res, err := r.Locations.RestoreResults(ctx, location, rs.Name); err == nil {
+		reasons = append(reasons, res.Errors.Lines()...)
+	} else {
+		reasons = append(reasons, "(results file not readable: "+err.Error()+")")
+	}
+	if lines, err := r.Locations.RestoreLogLines(ctx, location, rs.Name, hookTrouble, maxReasons); err == nil {
+		reasons = append(reasons, lines...)
+	}
+	if len(reasons) > maxReasons {
+		reasons = append(reasons[:maxReasons], fmt.Sprintf("... and %d more", len(reasons)-maxReasons))
+	}
+	return reasons
+}
+
+func recordNames(records map[string]ComponentRecord) string {
+	names := make([]string, 0, len(records))
+	for n := range records {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return "no component"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,236 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
+	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
+	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
+)
+
+// sampleApp is the sample application deployed into a namespace, with helpers that write data
+// into each component and read back a fingerprint of it (row counts plus a checksum of a
+// canonical query, file hashes).
+type sampleApp struct {
+	t         *testing.T
+	stack     *sandboxtest.Stack
+	namespace string
+}
+
+var sampleComponents = []string{"postgres", "mariadb", "files", "notes"}
+
+func deploySampleApp(t *testing.T, stack *sandboxtest.Stack, prefix string) *sampleApp {
+	t.Helper()
+	ns := stack.Namespace(t, prefix)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := stack.DeploySampleApp(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	app := &sampleApp{t: t, stack: stack, namespace: ns}
+	app.waitRunning(ns)
+	return app
+}
+
+func (a *sampleApp) waitRunning(ns string) {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	for _, c := range sampleComponents {
+		if _, err := a.stack.WaitPodRunning(ctx, ns, "app.kubernetes.io/component="+c); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+}
+
+// exec runs a shell script in the first pod of a component.
+func (a *sampleApp) exec(ns, component, script string) string {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pods, err := a.stack.WaitPodRunning(ctx, ns, "app.kubernetes.io/component="+component)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	out, err := a.stack.Exec(ctx, ns, pods[0].Name, component, "/bin/sh", "-c", script)
+	if err != nil {
+		a.t.Fatalf("%s in %s/%s: %v", component, ns, pods[0].Name, err)
+	}
+	return strings.TrimSpace(out)
+}
+
+const (
+	psql    = `psql -X -q -v ON_ERROR_STOP=1 -U app -d app -At -c`
+	mariadb = `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -N -B app -e`
+)
+
+// write adds n rows or files to every component, tagged with round.
+func (a *sampleApp) write(round string, n int) {
+	a.t.Helper()
+	a.exec(a.namespace, "postgres", fmt.Sprintf(`%s "create table if not exists items (id serial primary key, note text not null); insert into items (note) select '%s-' || g from generate_series(1, %d) g"`, psql, round, n))
+	a.exec(a.namespace, "mariadb", fmt.Sprintf(`%s "create table if not exists items (id int auto_increment primary key, note varchar(64) not null); insert into items (note) select concat('%s-', seq) from seq_1_to_%d"`, mariadb, round, n))
+	a.exec(a.namespace, "files", fmt.Sprintf(`for i in $(seq %d); do echo "%s-$i" > /data/uploads/%s-$i.txt; done`, n, round, round))
+	a.exec(a.namespace, "notes", fmt.Sprintf(`for i in $(seq %d); do echo "%s-$i" > /data/notes/%s-$i.txt; done`, n, round, round))
+}
+
+// fingerprint is each component's data in ns, reduced to counts and checksums.
+func (a *sampleApp) fingerprint(ns string) map[string]string {
+	a.t.Helper()
+	return map[string]string{
+		"postgres": a.exec(ns, "postgres", psql+` "select count(*) || ' ' || md5(coalesce(string_agg(id || ':' || note, ',' order by id), '')) from items"`),
+		"mariadb":  a.exec(ns, "mariadb", mariadb+` "select concat(count(*), ' ', md5(coalesce(group_concat(concat(id, ':', note) order by id separator ','), ''))) from items"`),
+		"files":    a.exec(ns, "files", `cd /data/uploads && find . -type f | sort | xargs sha256sum | sha256sum`),
+		"notes":    a.exec(ns, "notes", `cd /data/notes && find . -type f | sort | xargs sha256sum | sha256sum`),
+	}
+}
+
+func driverSpecPath(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs("../../examples/sample-app/driver.styrmin.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func backupConfig(t *testing.T, namespace, extra string) string {
+	return fmt.Sprintf(`
+provider "styrmin" {
+  config_path = %q
+}
+
+data "styrmin_driver_spec" "app" {
+  path = %q
+}
+
+resource "styrmin_backup" "app" {
+  namespace       = %q
+  backup_location = %q
+  components      = data.styrmin_driver_spec.app.components
+  ttl             = "1h"
+  deletion_policy = "delete"
+}
+%s`, os.Getenv("KUBECONFIG"), driverSpecPath(t), namespace, os.Getenv("SANDBOX_DEFAULT_BSL"), extra)
+}
+
+func restoreBlock(target string) string {
+	return fmt.Sprintf(`
+resource "styrmin_restore" "clone" {
+  backup_name      = styrmin_backup.app.name
+  target_namespace = %q
+  components       = data.styrmin_driver_spec.app.components
+}
+`, target)
+}
+
+// The clone story, with every data-bearing strategy: back up the sample app, change its data,
+// restore the backup into a new namespace, and compare the clone's data with the data at backup
+// time, component by component.
+func TestAccBackupRestore_roundTrip(t *testing.T) {
+	stack := testAccStack(t)
+	app := deploySampleApp(t, stack, "acc-app")
+	app.write("before", 25)
+	atBackup := app.fingerprint(app.namespace)
+	t.Logf("data at backup time: %v", atBackup)
+	if !strings.HasPrefix(atBackup["postgres"], "25 ") || !strings.HasPrefix(atBackup["mariadb"], "25 ") {
+		t.Fatalf("the seeded data is not there: %v", atBackup)
+	}
+	clone := app.namespace + "-clone"
+	t.Cleanup(func() { stack.DeleteNamespace(clone) })
+	address := "styrmin_backup.app"
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: backupConfig(t, app.namespace, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("phase"), knownvalue.StringExact("Completed")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("verified"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("captured").AtMapKey("postgres").AtMapKey("dump_files"),
+						knownvalue.ListSizeExact(2)), // postgres.dump and postgres-globals.sql
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("captured").AtMapKey("postgres").AtMapKey("checksums").AtSliceIndex(0),
+						knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("captured").AtMapKey("mariadb").AtMapKey("kind"), knownvalue.StringExact("mariadb")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("captured").AtMapKey("files").AtMapKey("volumes"),
+						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("files-data")})),
+				},
+				Check: func(s *terraform.State) error {
+					// Change the source after the backup: the clone must have the old data.
+					app.write("after", 7)
+					if after := app.fingerprint(app.namespace); after["postgres"] == atBackup["postgres"] || after["files"] == atBackup["files"] {
+						return fmt.Errorf("writing more data did not change the fingerprint: %v", after)
+					}
+					return nil
+				},
+			},
+			{
+				Config: backupConfig(t, app.namespace, restoreBlock(clone)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("phase"), knownvalue.StringExact("Completed")),
+					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
+				},
+				Check: func(*terraform.State) error {
+					app.waitRunning(clone)
+					got := app.fingerprint(clone)
+					for _, c := range sampleComponents {
+						if got[c] != atBackup[c] {
+							return fmt.Errorf("component %s: the clone holds %q, the source held %q at backup time", c, got[c], atBackup[c])
+						}
+					}
+					return nil
+				},
+			},
+			{ // the restore into a namespace that runs the workload is refused, nothing is created
+				Config:      backupConfig(t, app.namespace, restoreBlock(clone)+strings.Replace(restoreBlock(app.namespace), `"clone"`, `"in_place"`, 1)),
+				ExpectError: regexp.MustCompile(`(?s)already runs .*pod.*restore into a fresh namespace`),
+			},
+			{ // a backup deleted out of band (its data too, so backup sync cannot bring it back) is drift
+				PreConfig: func() {
+					runner := backups.Runner{Kube: stack.Kube, Velero: stack.Velero}
+					ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+					defer cancel()
+					if err := runner.DeleteBackup(ctx, backupName(t, stack, app.namespace)); err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState: true,
+				RefreshPlanChecks: resource.RefreshPlanChecks{PostRefresh: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate),
+				}},
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+// backupName finds the one backup made of namespace.
+func backupName(t *testing.T, stack *sandboxtest.Stack, namespace string) string {
+	t.Helper()
+	list, err := velero.List[velerov1.Backup](context.Background(), stack.Velero, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range list {
+		if len(b.Spec.IncludedNamespaces) == 1 && b.Spec.IncludedNamespaces[0] == namespace {
+			return b.Name
+		}
+	}
+	t.Fatalf("no backup of %s", namespace)
+	return ""
+}

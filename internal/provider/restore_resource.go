@@ -1,0 +1,368 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
+	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*restoreResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*restoreResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*restoreResource)(nil)
+)
+
+func NewRestoreResource() resource.Resource { return &restoreResource{} }
+
+type restoreResource struct{ data *providerData }
+
+type restoreModel struct {
+	ID                     types.String         `tfsdk:"id"`
+	Name                   types.String         `tfsdk:"name"`
+	BackupName             types.String         `tfsdk:"backup_name"`
+	SourceNamespace        types.String         `tfsdk:"source_namespace"`
+	TargetNamespace        types.String         `tfsdk:"target_namespace"`
+	Components             types.Map            `tfsdk:"components"`
+	ExistingResourcePolicy types.String         `tfsdk:"existing_resource_policy"`
+	RestorePVs             types.Bool           `tfsdk:"restore_pvs"`
+	Labels                 types.Map            `tfsdk:"labels"`
+	BackupSyncTimeout      timetypes.GoDuration `tfsdk:"backup_sync_timeout"`
+	WaitForCompletion      types.Bool           `tfsdk:"wait_for_completion"`
+	Timeouts               timeouts.Value       `tfsdk:"timeouts"`
+	Phase                  types.String         `tfsdk:"phase"`
+	Verified               types.Bool           `tfsdk:"verified"`
+	StartedAt              types.String         `tfsdk:"started_at"`
+	CompletedAt            types.String         `tfsdk:"completed_at"`
+	Restored               types.Map            `tfsdk:"restored"`
+}
+
+var restoredAttrTypes = map[string]attr.Type{
+	"kind":    types.StringType,
+	"pods":    types.ListType{ElemType: types.StringType},
+	"volumes": types.ListType{ElemType: types.StringType},
+	"bytes":   types.Int64Type,
+}
+
+const defaultBackupSyncTimeout = 2 * time.Minute
+
+func (r *restoreResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_restore"
+}
+
+func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	requiresReplace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Restore-on-apply: restores a `styrmin_backup` into the same or another namespace and replays " +
+			"each component's dump (environment clones).\n\n" +
+			"Velero restores volume data and runs restore hooks only in pods it creates itself. A target namespace that " +
+			"already runs a component's pods is therefore refused before anything is created: restore into a fresh " +
+			"namespace, or remove the workload first. The apply succeeds only when the restore is `Completed` without " +
+			"errors and every backed-up volume of the components was restored; a failed replay fails its hook and the " +
+			"error quotes Velero's reasons.\n\n" +
+			"Destroy removes only the Velero `Restore` record, never restored resources or data.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The Velero restore's name.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"name": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Name of the Velero restore. Default: `<target namespace>-restore-<UTC time of the plan>`.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()},
+				Validators: []validator.String{stringvalidator.LengthBetween(1, 63),
+					stringvalidator.RegexMatches(locationNamePattern, "must be lower-case letters, digits and '-', starting and ending with a letter or digit")}},
+			"backup_name": schema.StringAttribute{Required: true, PlanModifiers: requiresReplace,
+				MarkdownDescription: "The Velero backup to restore (`styrmin_backup.x.name`). From a `ReadOnly` location of another environment, " +
+					"the provider waits up to `backup_sync_timeout` for Velero's backup sync to bring it in."},
+			"source_namespace": schema.StringAttribute{Optional: true, PlanModifiers: requiresReplace,
+				MarkdownDescription: "The backed-up namespace. Default: the backup's only namespace."},
+			"target_namespace": schema.StringAttribute{Required: true, PlanModifiers: requiresReplace,
+				MarkdownDescription: "Namespace to restore into; may equal the source (after the workload was removed)."},
+			"components": componentsAttribute("The components whose data is replayed (restore hooks), as for `styrmin_backup`."),
+			"existing_resource_policy": schema.StringAttribute{Optional: true, PlanModifiers: requiresReplace,
+				Validators:          []validator.String{stringvalidator.OneOf("none", "update")},
+				MarkdownDescription: "What Velero does with resources that already exist in the target: `none` (default, keep them) or `update`."},
+			"restore_pvs": schema.BoolAttribute{Optional: true,
+				PlanModifiers:       []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+				MarkdownDescription: "Restore persistent volumes from snapshots (Velero's `restorePVs`). Volume data backed up by file-system backup is restored regardless."},
+			"labels": schema.MapAttribute{Optional: true, ElementType: types.StringType,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()}, MarkdownDescription: "Labels for the Velero restore."},
+			"backup_sync_timeout": schema.StringAttribute{Optional: true, CustomType: timetypes.GoDurationType{},
+				MarkdownDescription: "How long to wait for the backup to appear through backup sync, a Go duration. Default `2m`."},
+			"wait_for_completion": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Wait for the restore and verify it. Default `true`."},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true,
+				CreateDescription: "How long create may wait for the restore to finish. Default `30m`.",
+				UpdateDescription: "How long an apply that resumes an interrupted wait may wait. Default `30m`."}),
+			"phase":        schema.StringAttribute{Computed: true, MarkdownDescription: "Velero's phase of the restore."},
+			"verified":     schema.BoolAttribute{Computed: true, MarkdownDescription: "True once the provider has proven the restore."},
+			"started_at":   schema.StringAttribute{Computed: true, MarkdownDescription: "When Velero started the restore (RFC 3339)."},
+			"completed_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When it finished (RFC 3339)."},
+			"restored": schema.MapNestedAttribute{Computed: true, MarkdownDescription: "Per component: what was restored.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"kind":    schema.StringAttribute{Computed: true, MarkdownDescription: "Strategy."},
+					"pods":    schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Pods restored."},
+					"volumes": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Pod volumes restored."},
+					"bytes":   schema.Int64Attribute{Computed: true, MarkdownDescription: "Bytes of volume data restored."},
+				}}},
+		},
+	}
+}
+
+func (r *restoreResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *restoreResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var config restoreModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if !resp.Diagnostics.HasError() {
+		strategyComponents(ctx, config.Components, &resp.Diagnostics)
+	}
+}
+
+func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan restoreModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if req.State.Raw.IsNull() {
+		if plan.Name.IsUnknown() && !plan.TargetNamespace.IsUnknown() {
+			name := generatedBackupName(plan.TargetNamespace.ValueString()+"-restore", time.Now())
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("name"), name)...)
+		}
+		return
+	}
+	var state restoreModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if !state.Verified.ValueBool() && plan.WaitForCompletion.ValueBool() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("phase"), types.StringUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("verified"), types.BoolUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("completed_at"), types.StringUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("restored"), types.MapUnknown(types.ObjectType{AttrTypes: restoredAttrTypes}))...)
+	}
+}
+
+func (r *restoreResource) runner() backups.Runner {
+	return backups.Runner{Kube: r.data.kube, RESTConfig: r.data.restConfig, Velero: r.data.velero, Locations: r.data.locations()}
+}
+
+func (m restoreModel) request(ctx context.Context, diags *diag.Diagnostics) (backups.RestoreRequest, bool) {
+	components, ok := strategyComponents(ctx, m.Components, diags)
+	if !ok {
+		return backups.RestoreRequest{}, false
+	}
+	labels := map[string]string{}
+	diags.Append(m.Labels.ElementsAs(ctx, &labels, true)...)
+	syncWait := defaultBackupSyncTimeout
+	if !m.BackupSyncTimeout.IsNull() {
+		d, ds := m.BackupSyncTimeout.ValueGoDuration()
+		diags.Append(ds...)
+		syncWait = d
+	}
+	req := backups.RestoreRequest{
+		Name: m.Name.ValueString(), Backup: m.BackupName.ValueString(), SourceNamespace: m.SourceNamespace.ValueString(),
+		TargetNamespace: m.TargetNamespace.ValueString(), Components: components,
+		ExistingResourcePolicy: m.ExistingResourcePolicy.ValueString(), Labels: labels, BackupSyncWait: syncWait,
+	}
+	if !m.RestorePVs.IsNull() {
+		v := m.RestorePVs.ValueBool()
+		req.RestorePVs = &v
+	}
+	return req, !diags.HasError()
+}
+
+func (r *restoreResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan restoreModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
+		return
+	}
+	request, ok := plan.request(ctx, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, 30*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	runner := r.runner()
+	restorePlan, err := runner.PlanRestore(ctx, request)
+	if err != nil {
+		addProblems(&resp.Diagnostics, "Restore preflight failed: nothing was created", err)
+		return
+	}
+	restore, err := runner.StartRestore(ctx, request, restorePlan)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot create the Velero restore", err.Error())
+		return
+	}
+	plan.ID = types.StringValue(restore.Name)
+	plan.fromRestore(restore)
+	plan.Verified = types.BoolValue(false)
+	plan.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	if !plan.WaitForCompletion.ValueBool() {
+		return
+	}
+	r.waitAndVerify(ctx, &plan, restorePlan, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *restoreResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state restoreModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resumed := state
+	resumed.WaitForCompletion, resumed.Timeouts, resumed.BackupSyncTimeout = plan.WaitForCompletion, plan.Timeouts, plan.BackupSyncTimeout
+	if state.Verified.ValueBool() || !plan.WaitForCompletion.ValueBool() {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
+		return
+	}
+	if !r.data.ready(ctx, &resp.Diagnostics) {
+		return
+	}
+	request, ok := plan.request(ctx, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, 30*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	backup, err := velero.Get[velerov1.Backup](ctx, r.data.velero, request.Backup)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the backup of the restore", err.Error())
+		return
+	}
+	plans, err := backups.PlansFromBackup(backup, request.Components)
+	if err != nil {
+		addProblems(&resp.Diagnostics, "Cannot verify the restore", err)
+		return
+	}
+	source := request.SourceNamespace
+	if source == "" && len(backup.Spec.IncludedNamespaces) == 1 {
+		source = backup.Spec.IncludedNamespaces[0]
+	}
+	r.waitAndVerify(ctx, &resumed, &backups.RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans}, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
+}
+
+func (r *restoreResource) waitAndVerify(ctx context.Context, m *restoreModel, plan *backups.RestorePlan, diags *diag.Diagnostics) {
+	runner := r.runner()
+	name := m.Name.ValueString()
+	restore, err := runner.WaitRestore(ctx, name)
+	if restore != nil {
+		m.fromRestore(restore)
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		diags.AddWarning("Stopped waiting for the restore",
+			fmt.Sprintf("The wait for Velero restore %q was interrupted. The restore goes on in Velero; the next apply waits for it and verifies it.", name))
+		return
+	case errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Timed out waiting for the restore",
+			fmt.Sprintf("Velero restore %q did not finish within the timeout (it is %s). Raise timeouts.create, or check the Velero server.", name, m.Phase.ValueString()))
+		return
+	case err != nil:
+		diags.AddError("Cannot wait for the restore", err.Error())
+		return
+	}
+	reports, err := runner.VerifyRestore(ctx, restore, plan)
+	m.Restored = restoredValue(reports, diags)
+	if err != nil {
+		diags.AddError("The restore did not bring back what it must", err.Error()+
+			"\n\nThe restore is kept (tainted): fix the cause, clear the target namespace, and apply again.")
+		return
+	}
+	m.Verified = types.BoolValue(true)
+}
+
+func (r *restoreResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state restoreModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
+		return
+	}
+	restore, err := velero.Get[velerov1.Restore](ctx, r.data.velero, state.Name.ValueString())
+	if apierrors.IsNotFound(err) {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the Velero restore", err.Error())
+		return
+	}
+	state.fromRestore(restore)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Delete removes the Restore record only; what it restored stays.
+func (r *restoreResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state restoreModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
+		return
+	}
+	err := velero.Delete[velerov1.Restore](ctx, r.data.velero, state.Name.ValueString())
+	if err != nil && !apierrors.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot delete the Velero restore record", err.Error())
+	}
+}
+
+func (m *restoreModel) fromRestore(rs *velerov1.Restore) {
+	m.Phase = types.StringValue(string(rs.Status.Phase))
+	m.StartedAt = timeString(rs.Status.StartTimestamp)
+	m.CompletedAt = timeString(rs.Status.CompletionTimestamp)
+	if m.Verified.IsNull() || m.Verified.IsUnknown() {
+		m.Verified = types.BoolValue(false)
+	}
+	if m.Restored.IsUnknown() {
+		m.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
+	}
+}
+
+func restoredValue(reports []backups.RestoreReport, diags *diag.Diagnostics) types.Map {
+	out := map[string]attr.Value{}
+	for _, rep := range reports {
+		pods, d := types.ListValueFrom(context.Background(), types.StringType, rep.Pods)
+		diags.Append(d...)
+		volumes, d := types.ListValueFrom(context.Background(), types.StringType, rep.Volumes)
+		diags.Append(d...)
+		obj, d := types.ObjectValue(restoredAttrTypes, map[string]attr.Value{
+			"kind": types.StringValue(rep.Kind), "pods": pods, "volumes": volumes, "bytes": types.Int64Value(rep.Bytes),
+		})
+		diags.Append(d...)
+		out[rep.Component] = obj
+	}
+	m, d := types.MapValue(types.ObjectType{AttrTypes: restoredAttrTypes}, out)
+	diags.Append(d...)
+	return m
+}

@@ -1,0 +1,191 @@
+package strategy
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+)
+
+// MongoDB and Neo4j servers are not packaged for this machine: these tests
+// check the commands the scripts run, through the fakes, and the script text.
+
+func kindPlan(t *testing.T, c *container, kind driverspec.Kind, databases ...string) *Plan {
+	t.Helper()
+	component := Component{Name: "db", Selector: dbLabels, Backup: driverspec.Backup{
+		Enabled: true, Kind: kind, Volumes: []string{"dump"}, Databases: databases, Timeout: 2 * time.Second,
+	}}
+	plan, err := Resolve(component, []corev1.Pod{c.pod()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+func TestMongoDBDumpAndRestore(t *testing.T) {
+	const password = `mongo 'secret' $x`
+	for _, shell := range shells(t) {
+		t.Run(filepath.Base(shell), func(t *testing.T) {
+			c := newContainer(t, shell, map[string]string{
+				"MONGO_INITDB_ROOT_USERNAME": "root", "MONGO_INITDB_ROOT_PASSWORD": password,
+			})
+			plan := kindPlan(t, c, driverspec.KindMongoDB)
+			dump := backupScript(t, plan)
+			r := c.run(dump)
+			if r.code != 0 {
+				t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
+			}
+			c.checkDump("mongodb.sha256", "mongodb.archive.gz")
+			argv := c.argv("mongodump")
+			config := strings.TrimPrefix(argv[0], "--config=")
+			want := []string{"--config=" + config, "--username=root", "--authenticationDatabase=admin", "--archive=mongodb.archive.gz.tmp", "--gzip"}
+			if !slices.Equal(argv, want) {
+				t.Errorf("mongodump argv %q, want %q", argv, want)
+			}
+			if got, want := c.read(filepath.Join(c.log, "mongodump.config")), "password: 'mongo ''secret'' $x'\n"; got != want {
+				t.Errorf("mongodump config %q, want %q", got, want)
+			}
+			if got := strings.TrimSpace(c.read(filepath.Join(c.log, "mongodump.config-mode"))); got != "600" {
+				t.Errorf("mongodump config mode %s, want 600", got)
+			}
+			if c.exists(config) {
+				t.Error("the config file with the password outlived the dump")
+			}
+			c.checkSecretsStayOut(dump[2], r, "secret")
+
+			restore := restoreScript(t, plan)
+			r = c.run(restore)
+			if r.code != 0 {
+				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
+			}
+			argv = c.argv("mongorestore")
+			config = strings.TrimPrefix(argv[0], "--config=")
+			want = []string{"--config=" + config, "--username=root", "--authenticationDatabase=admin", "--archive=mongodb.archive.gz", "--gzip", "--drop"}
+			if !slices.Equal(argv, want) {
+				t.Errorf("mongorestore argv %q, want %q", argv, want)
+			}
+			if got := c.read(filepath.Join(c.log, "restored.mongodb")); got != "fake archive of \n" {
+				t.Errorf("mongorestore read %q", got)
+			}
+			if c.exists(config) {
+				t.Error("the config file with the password outlived the restore")
+			}
+			c.checkSecretsStayOut(restore[2], r, "secret")
+		})
+	}
+}
+
+func TestMongoDBWithoutAuthenticationAndListedDatabases(t *testing.T) {
+	c := newContainer(t, "/bin/sh", nil)
+	plan := kindPlan(t, c, driverspec.KindMongoDB, "shop", "logs")
+	if r := c.run(backupScript(t, plan)); r.code != 0 {
+		t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
+	}
+	c.checkDump("mongodb.sha256", "mongodb-shop.archive.gz", "mongodb-logs.archive.gz")
+	if got, want := c.argv("mongodump"), []string{"--archive=mongodb-logs.archive.gz.tmp", "--gzip", "--db=logs"}; !slices.Equal(got, want) {
+		t.Errorf("mongodump argv %q, want %q", got, want)
+	}
+	if r := c.run(restoreScript(t, plan)); r.code != 0 {
+		t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
+	}
+	if got := c.read(filepath.Join(c.log, "restored.mongodb")); got != "fake archive of shop\nfake archive of logs\n" {
+		t.Errorf("mongorestore read %q", got)
+	}
+}
+
+func TestNeo4jDumpAndLoad(t *testing.T) {
+	for _, shell := range shells(t) {
+		t.Run(filepath.Base(shell), func(t *testing.T) {
+			c := newContainer(t, shell, map[string]string{"NEO4J_initial_dbms_default__database": "graph", "NEO4J_AUTH": "neo4j/secret"})
+			plan := kindPlan(t, c, driverspec.KindNeo4j)
+			dump := backupScript(t, plan)
+			r := c.run(dump)
+			if r.code != 0 {
+				t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
+			}
+			c.checkDump("neo4j.sha256", "neo4j.dump", "neo4j-system.dump")
+			if got := c.read(filepath.Join(c.dumpDir(), "neo4j.dump")); got != "fake neo4j dump of graph\n" {
+				t.Errorf("neo4j.dump = %q, want the default database's dump", got)
+			}
+			want := []string{"database", "dump", "system", "--to-path=" + c.dumpDir() + "/neo4j.staging", "--overwrite-destination=true"}
+			if got := c.argv("neo4j-admin"); !slices.Equal(got, want) {
+				t.Errorf("neo4j-admin argv %q, want %q", got, want)
+			}
+
+			r = c.run(restoreScript(t, plan))
+			if r.code != 0 {
+				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
+			}
+			want = []string{"database", "load", "graph", "--from-path=" + c.dumpDir() + "/neo4j.staging", "--overwrite-destination=true"}
+			if got := c.argv("neo4j-admin"); !slices.Equal(got, want) {
+				t.Errorf("neo4j-admin argv %q, want %q", got, want)
+			}
+			if got := c.read(filepath.Join(c.log, "loaded.graph")); got != "fake neo4j dump of graph\n" {
+				t.Errorf("loaded %q into graph", got)
+			}
+			if got := c.read(filepath.Join(c.log, "loaded.system")); got != "fake neo4j dump of system\n" {
+				t.Errorf("loaded %q into system", got)
+			}
+			// system (users, roles, the database registry) loads first.
+			calls := c.calls()
+			if strings.Index(calls, "<load> <system>") > strings.Index(calls, "<load> <graph>") {
+				t.Errorf("graph loaded before system:\n%s", calls)
+			}
+			if strings.Contains(calls, "ping") || c.called("cypher-shell") {
+				t.Error("the neo4j restore waited for a server it needs offline")
+			}
+			c.checkNoTemporaryFiles()
+		})
+	}
+}
+
+func TestNeo4jPlanWarnsAboutDowntime(t *testing.T) {
+	c := newContainer(t, "/bin/sh", nil)
+	plan := kindPlan(t, c, driverspec.KindNeo4j, "movies")
+	if !slices.Contains(plan.Warnings, neo4jOfflineWarning) {
+		t.Errorf("Warnings = %q, want the offline warning", plan.Warnings)
+	}
+	for _, script := range []string{plan.dumpScript(), plan.restoreScript()} {
+		for _, forbidden := range []string{"STOP DATABASE", "START DATABASE", "cypher-shell", "neo4j stop", "neo4j start"} {
+			if strings.Contains(script, forbidden) {
+				t.Errorf("a neo4j script runs %q: the hooks must not stop or start databases", forbidden)
+			}
+		}
+	}
+	if !strings.Contains(plan.dumpScript(), `neo4j-admin database dump "$styrmin_db" --to-path="$styrmin_dir/neo4j.staging" --overwrite-destination=true`) {
+		t.Errorf("dump script lacks the neo4j-admin 5.x dump command:\n%s", plan.dumpScript())
+	}
+	if !strings.Contains(plan.restoreScript(), `neo4j-admin database load "$styrmin_db" --from-path="$styrmin_dir/neo4j.staging" --overwrite-destination=true`) {
+		t.Errorf("restore script lacks the neo4j-admin 5.x load command:\n%s", plan.restoreScript())
+	}
+}
+
+// TestScriptsParse checks every script variant with the shells' own parsers,
+// including database and path names that need quoting.
+func TestScriptsParse(t *testing.T) {
+	for _, kind := range []driverspec.Kind{driverspec.KindPostgres, driverspec.KindMariaDB, driverspec.KindMongoDB, driverspec.KindNeo4j} {
+		for _, databases := range [][]string{nil, {"one"}, {`it's "odd" $(x) ` + "`y`", "two"}} {
+			b := driverspec.Backup{Enabled: true, Kind: kind, Volumes: []string{"dump"}, Databases: databases, Timeout: time.Minute}
+			plan := &Plan{Component: "odd 'name'", Kind: kind, DumpDir: `/mnt/it's "here" $x`, backup: b, Timeout: b.Timeout}
+			plan.dumps, plan.extraFiles = dumpLayout(b)
+			plan.Marker = filepath.Join(plan.dumpDir(), markerName(kind))
+			for _, script := range []string{plan.dumpScript(), plan.restoreScript(), plan.ChecksumCommand()[2]} {
+				if strings.Contains(script, "<no value>") {
+					t.Errorf("%s %q: the script has a template hole:\n%s", kind, databases, script)
+				}
+				for _, shell := range shells(t) {
+					c := newContainer(t, shell, nil)
+					r := c.run([]string{"/bin/sh", "-c", "set -n\n" + script})
+					if r.code != 0 {
+						t.Errorf("%s %s %q: syntax error: %s\n%s", filepath.Base(shell), kind, databases, r.stderr, script)
+					}
+				}
+			}
+		}
+	}
+}
