@@ -98,8 +98,8 @@ func (r *backupResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"name": schema.StringAttribute{
 				Optional: true, Computed: true,
-				MarkdownDescription: "Name of the Velero backup. Default: `<namespace>-<UTC time of the plan>`, chosen at plan " +
-					"time so that an interrupted apply picks up the same backup instead of starting another.",
+				MarkdownDescription: "Name of the Velero backup. Default: `<namespace>-<UTC time of the apply>`. It is in state " +
+					"before the provider starts waiting, so an interrupted apply is resumed by the next one, never repeated.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()},
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 63),
 					stringvalidator.RegexMatches(locationNamePattern, "must be lower-case letters, digits and '-', starting and ending with a letter or digit")},
@@ -161,8 +161,8 @@ func (r *backupResource) ValidateConfig(ctx context.Context, req resource.Valida
 	strategyComponents(ctx, config.Components, &resp.Diagnostics)
 }
 
-// ModifyPlan names a new backup at plan time, and turns a backup whose wait was interrupted
-// into an update that resumes waiting and verifying, instead of a second backup.
+// ModifyPlan turns a backup whose wait was interrupted into an update that resumes waiting and
+// verifying, instead of a second backup.
 func (r *backupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -173,9 +173,6 @@ func (r *backupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 	if req.State.Raw.IsNull() {
-		if plan.Name.IsUnknown() && !plan.Namespace.IsUnknown() {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("name"), generatedBackupName(plan.Namespace.ValueString(), time.Now()))...)
-		}
 		return
 	}
 	var state backupModel
@@ -236,6 +233,9 @@ func (r *backupResource) Create(ctx context.Context, req resource.CreateRequest,
 	resp.Diagnostics.Append(plan.Labels.ElementsAs(ctx, &labels, true)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if plan.Name.IsUnknown() {
+		plan.Name = types.StringValue(generatedBackupName(plan.Namespace.ValueString(), time.Now()))
 	}
 	request := backups.BackupRequest{
 		Name: plan.Name.ValueString(), Namespace: plan.Namespace.ValueString(), Location: plan.BackupLocation.ValueString(),

@@ -86,7 +86,7 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The Velero restore's name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"name": schema.StringAttribute{Optional: true, Computed: true,
-				MarkdownDescription: "Name of the Velero restore. Default: `<target namespace>-restore-<UTC time of the plan>`.",
+				MarkdownDescription: "Name of the Velero restore. Default: `<target namespace>-restore-<UTC time of the apply>`.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()},
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 63),
 					stringvalidator.RegexMatches(locationNamePattern, "must be lower-case letters, digits and '-', starting and ending with a letter or digit")}},
@@ -150,10 +150,6 @@ func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return
 	}
 	if req.State.Raw.IsNull() {
-		if plan.Name.IsUnknown() && !plan.TargetNamespace.IsUnknown() {
-			name := generatedBackupName(plan.TargetNamespace.ValueString()+"-restore", time.Now())
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("name"), name)...)
-		}
 		return
 	}
 	var state restoreModel
@@ -200,6 +196,9 @@ func (r *restoreResource) Create(ctx context.Context, req resource.CreateRequest
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
 		return
+	}
+	if plan.Name.IsUnknown() {
+		plan.Name = types.StringValue(generatedBackupName(plan.TargetNamespace.ValueString()+"-restore", time.Now()))
 	}
 	request, ok := plan.request(ctx, &resp.Diagnostics)
 	if !ok {

@@ -29,7 +29,10 @@
 //     post-restore exec hook; action runs restore_command as given.
 //   - Expect: one ExpectedVolume per (pod, volume), each of which must have a
 //     Completed PodVolumeBackup. That, not the Backup's phase, is the proof
-//     of capture.
+//     of capture. A dump volume must also have captured data (RequireData);
+//     a disk or action volume may legitimately be empty.
+//   - Warnings: pods that are not Running (Velero skips them), and neo4j's
+//     need to be offline.
 //
 // Hooks always set onError Fail and their timeouts explicitly: an unset
 // onError behaves like Continue, Velero's default exec timeout is 30s, and a
@@ -55,14 +58,20 @@
 //
 // next to <kind>.sha256, the "dump complete" marker: sha256sum's output for
 // every dump file, written last. Each dump script runs under set -eu (and
-// pipefail where the shell has it) with umask 077, takes a lock so that a dump
-// Velero gave up on (it does not kill a hook that timed out) cannot interleave
-// with the next one, removes the old marker before it starts, writes every
-// file as <file>.tmp, checks it where the format allows (pg_restore --list,
-// mariadb-dump's completion line), syncs, renames it into place and only then
-// writes the marker, itself through a temporary file. A failed dump therefore
-// never leaves a marker, and a restore refuses to run without a marker or
-// when a checksum does not match.
+// pipefail where the shell has it) with umask 077, takes a lock (flock, where
+// the image has it) so that a dump Velero gave up on (it does not kill a hook
+// that timed out) cannot interleave with the next one, removes the old marker
+// before anything else can fail, writes every file as <file>.tmp, checks it
+// where the format allows (pg_restore --list, mariadb-dump's completion line),
+// syncs, renames it into place and only then writes the marker, itself
+// through a temporary file; temporary files are removed on any exit. A failed
+// dump therefore never leaves a marker, and a restore refuses to run without
+// a marker, when a checksum does not match, or when the marker does not list
+// a file the restore would replay (a dump taken with other settings).
+//
+// The postgres restore creates a database that does not exist yet (a clone's
+// fresh data directory has only the image's default database) before
+// pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error.
 //
 // Dumps never go to stdout: Velero logs a hook's stdout and stderr.
 //
@@ -70,7 +79,8 @@
 //
 // Scripts read credentials from the container's own environment by variable
 // name, as the driverspec package documents (with the NAME_FILE variant read
-// when NAME is not set), and hand passwords to the tools through their
+// when NAME is not set or empty, trailing newlines dropped as the official
+// images do), and hand passwords to the tools through their
 // environment (PGPASSWORD, MYSQL_PWD) or a private config file (mongodump's
 // --config), never through argv, which shows in ps and in Velero's logs. The
 // generated script text contains variable names only, never a value.

@@ -174,7 +174,7 @@ func shells(t *testing.T) []string {
 		found = append(found, path)
 	}
 	if len(found) == 0 {
-		t.Skip("no POSIX shell on this machine")
+		t.Fatal("no POSIX shell on this machine: the hook scripts cannot be tested")
 	}
 	return found
 }
@@ -190,8 +190,10 @@ type container struct {
 	log   string
 	// env is the container's environment, besides PATH and the fakes' own.
 	env map[string]string
-	// fakes leaves tools out of bin when set: the tools that are installed.
-	fakes []string
+	// fakes are the tools faked; realTools are directories of real tools
+	// that come first on PATH.
+	fakes     []string
+	realTools []string
 }
 
 func newContainer(t *testing.T, shell string, env map[string]string) *container {
@@ -256,8 +258,9 @@ func (c *container) run(command []string, fakeEnv ...string) result {
 	cmd := exec.CommandContext(ctx, c.shell, "-c", command[2])
 	// The container's working directory is not the dump volume.
 	cmd.Dir = c.t.TempDir()
+	path := append(slices.Clone(c.realTools), filepath.Join(c.bin, "fakes"), filepath.Join(c.bin, "system"))
 	cmd.Env = []string{
-		"PATH=" + filepath.Join(c.bin, "fakes") + ":" + filepath.Join(c.bin, "system"),
+		"PATH=" + strings.Join(path, ":"),
 		"FAKE_LOG=" + c.log,
 		"TMPDIR=" + c.t.TempDir(),
 	}

@@ -37,11 +37,6 @@ func (d scriptData) MarkerTmp() string {
 	return d.Marker + ".tmp"
 }
 
-// Lock is the lock file that keeps two dumps from running at once.
-func (d scriptData) Lock() string {
-	return ".lock"
-}
-
 // LoadOrder is the order a restore replays the dumps in: neo4j's system
 // database (users, roles, the database registry) before the others.
 func (d scriptData) LoadOrder() []dumpFile {
@@ -176,7 +171,7 @@ mkdir -p -- "$styrmin_dir"
 cd -- "$styrmin_dir"
 # Velero does not kill a hook that timed out: never let two dumps write here at once.
 if command -v flock >/dev/null 2>&1; then
-	exec 9>>{{q .Lock}}
+	exec 9>>.lock
 	flock -n 9 || fail "an earlier dump into $styrmin_dir is still running"
 fi
 {{template "cleanup" .}}

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -125,7 +126,9 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 			running = append(running, pod)
 		}
 	}
-	slices.SortFunc(running, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	byName := func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(matched, byName)
+	slices.SortFunc(running, byName)
 	if len(running) == 0 {
 		return nil, noRunningPod(c, selector, matched)
 	}
@@ -137,7 +140,7 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 	plan := &Plan{
 		Component: c.Name,
 		Kind:      b.Kind,
-		Selector:  c.Selector,
+		Selector:  maps.Clone(c.Selector),
 		Container: b.Container,
 		Volumes:   slices.Clone(b.Volumes),
 		Timeout:   timeout,
@@ -252,13 +255,13 @@ func podState(pod corev1.Pod) string {
 	return phase
 }
 
+// noRunningPod explains why no pod can be backed up; matched is sorted.
 func noRunningPod(c Component, selector labels.Selector, matched []corev1.Pod) error {
 	err := &PreflightError{Component: c.Name, Field: "identifier.label"}
 	if len(matched) == 0 {
 		err.Message = fmt.Sprintf("selector %s matches no pod: is the application deployed in this namespace, and are the labels those of its pod template?", selector)
 		return err
 	}
-	slices.SortFunc(matched, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	states := make([]string, len(matched))
 	for i, pod := range matched {
 		states[i] = fmt.Sprintf("%s (%s)", pod.Name, podState(pod))

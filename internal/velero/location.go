@@ -59,6 +59,9 @@ const (
 	managedBy      = "terraform-provider-styrmin"
 )
 
+// DefaultCredentialsSecret is where `velero install` keeps the server's own credentials.
+const DefaultCredentialsSecret = "cloud-credentials"
+
 // CredentialSecretName is the name of the Secret that holds a location's credentials.
 func CredentialSecretName(location string) string { return "styrmin-bsl-" + location }
 
@@ -210,7 +213,9 @@ func (l Locations) Read(ctx context.Context, name string) (*Location, *LocationS
 	loc := locationFromSpec(bsl)
 	ref := bsl.Spec.Credential
 	if ref == nil {
-		return loc, statusOf(bsl), nil
+		// No credential of its own: Velero uses the server's, which `velero install` keeps in
+		// this Secret (mounted as the server's AWS credentials file).
+		ref = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: DefaultCredentialsSecret}, Key: credentialsKey}
 	}
 	if secret == nil || secret.Name != ref.Name {
 		// Not in the snapshot (another name, or its label was removed): read it directly.

@@ -1,0 +1,179 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
+	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
+)
+
+// inlineBackupConfig is a styrmin_backup with components written inline.
+func inlineBackupConfig(namespace, components string) string {
+	return fmt.Sprintf(`
+provider "styrmin" {
+  config_path = %q
+}
+
+resource "styrmin_backup" "app" {
+  namespace       = %q
+  backup_location = %q
+  ttl             = "1h"
+  deletion_policy = "delete"
+  components = {
+%s
+  }
+}
+`, os.Getenv("KUBECONFIG"), namespace, os.Getenv("SANDBOX_DEFAULT_BSL"), components)
+}
+
+const sampleSelector = `"app.kubernetes.io/name" = "sample-app", "app.kubernetes.io/component"`
+
+// Preflight failures name the component, the pod and the field, and create nothing.
+func TestAccBackup_preflightFailures(t *testing.T) {
+	stack := testAccStack(t)
+	app := deploySampleApp(t, stack, "acc-pre")
+	for name, tc := range map[string]struct {
+		components string
+		want       string
+	}{
+		"selector matches no pod": {
+			components: `    ghost = { selector = { app = "nothing-here" }, backup = { kind = "disk", volumes = ["data"] } }`,
+			want:       `(?s)ghost.*(no Running pod|matches no)`,
+		},
+		"volume missing from the pod": {
+			components: `    files = { selector = { ` + sampleSelector + ` = "files" }, backup = { kind = "disk", volumes = ["no-such-volume"] } }`,
+			want:       `(?s)files.*no-such-volume.*files-data`,
+		},
+		"container missing from the pod": {
+			components: `    postgres = { selector = { ` + sampleSelector + ` = "postgres" }, backup = { kind = "postgres", volumes = ["postgres-dump"], container = "pg" } }`,
+			want:       `(?s)postgres.*"?pg"?.*postgres`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: inlineBackupConfig(app.namespace, tc.components), ExpectError: regexp.MustCompile(tc.want)}},
+			})
+			if n := countBackups(t, stack, app.namespace); n != 0 {
+				t.Errorf("a failed preflight left %d Velero backups of %s", n, app.namespace)
+			}
+		})
+	}
+}
+
+// A dump that fails (the database no longer accepts the password in the container's
+// environment) fails the backup with the dump tool's own message.
+func TestAccBackup_dumpFailsWithToolMessage(t *testing.T) {
+	stack := testAccStack(t)
+	app := deploySampleApp(t, stack, "acc-dumpfail")
+	app.exec(app.namespace, "mariadb", mariadb+` "alter user 'root'@'localhost' identified by 'changed-out-of-band'; alter user 'root'@'%' identified by 'changed-out-of-band'"`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: inlineBackupConfig(app.namespace,
+				`    mariadb = { selector = { `+sampleSelector+` = "mariadb" }, backup = { kind = "mariadb", volumes = ["mariadb-dump"], container = "mariadb" } }`),
+			ExpectError: regexp.MustCompile(`(?s)did not capture what it must.*Access denied for user 'root'`),
+		}},
+	})
+}
+
+// An apply interrupted while it waits (Ctrl-C) keeps the backup in state; the next apply waits
+// for that same backup and verifies it: there is never a second Velero backup.
+func TestAccBackup_interruptedApplyResumes(t *testing.T) {
+	stack := testAccStack(t)
+	terraformBin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	app := deploySampleApp(t, stack, "acc-interrupt")
+	app.write("x", 3)
+	dir := t.TempDir()
+	// The action's export waits 20 s, so the backup is still running when the apply is interrupted.
+	config := requiredProviders + inlineBackupConfig(app.namespace, `    notes = {
+      selector = { `+sampleSelector+` = "notes" }
+      backup = {
+        kind           = "action"
+        container      = "notes"
+        volumes        = ["notes-export"]
+        backup_command = ["/bin/sh", "-c", "sleep 20; tar -C /data -cf /export/notes.tar ."]
+      }
+    }`)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	apply := func() *exec.Cmd {
+		cmd := exec.Command(terraformBin, "apply", "-auto-approve", "-input=false", "-no-color")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1")
+		return cmd
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command(terraformBin, "destroy", "-auto-approve", "-input=false", "-no-color")
+		cmd.Dir = dir
+		_ = cmd.Run()
+	})
+
+	first := apply()
+	var out strings.Builder
+	first.Stdout, first.Stderr = &out, &out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for countBackups(t, stack, app.namespace) == 0 {
+		if time.Now().After(deadline) {
+			_ = first.Process.Kill()
+			t.Fatalf("no Velero backup appeared; terraform said:\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if err := first.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	if !strings.Contains(out.String(), "Stopped waiting for the backup") {
+		t.Fatalf("the interrupted apply did not stop waiting as expected:\n%s", out.String())
+	}
+
+	second := apply()
+	if result, err := second.CombinedOutput(); err != nil {
+		t.Fatalf("the apply after the interrupt failed: %v\n%s", err, result)
+	}
+	if n := countBackups(t, stack, app.namespace); n != 1 {
+		t.Fatalf("%d Velero backups of %s after an interrupted and a resumed apply, want exactly 1", n, app.namespace)
+	}
+	show := exec.Command(terraformBin, "state", "show", "-no-color", "styrmin_backup.app")
+	show.Dir = dir
+	state, err := show.CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`verified\s+= true`).Match(state) || !regexp.MustCompile(`phase\s+= "Completed"`).Match(state) {
+		t.Errorf("the resumed backup is not verified and Completed:\n%s", state)
+	}
+}
+
+func countBackups(t *testing.T, stack *sandboxtest.Stack, namespace string) int {
+	t.Helper()
+	list, err := velero.List[velerov1.Backup](context.Background(), stack.Velero, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range list {
+		if len(b.Spec.IncludedNamespaces) == 1 && b.Spec.IncludedNamespaces[0] == namespace {
+			n++
+		}
+	}
+	return n
+}

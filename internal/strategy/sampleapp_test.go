@@ -1,0 +1,265 @@
+package strategy
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+)
+
+const sampleApp = "../../examples/sample-app"
+
+// sampleAppPods returns one Running pod per Deployment of the sample app's
+// manifests, as its pod template would create it, and the sample Secret's
+// values.
+func sampleAppPods(t *testing.T) ([]corev1.Pod, map[string]string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(sampleApp, "manifests", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample-app manifests: %v", err)
+	}
+	var pods []corev1.Pod
+	secrets := map[string]string{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal(data, &meta); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		switch meta.Kind {
+		case "Deployment":
+			var d appsv1.Deployment
+			if err := yaml.UnmarshalStrict(data, &d); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			pods = append(pods, corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-6f7c9d-x2x4k", Namespace: "sample", Labels: d.Spec.Template.Labels},
+				Spec:       d.Spec.Template.Spec,
+				Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+			})
+		case "Secret":
+			var s corev1.Secret
+			if err := yaml.UnmarshalStrict(data, &s); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			for key, value := range s.StringData {
+				secrets[s.Name+"/"+key] = value
+			}
+		}
+	}
+	return pods, secrets
+}
+
+func sampleAppComponents(t *testing.T) map[string]Component {
+	t.Helper()
+	driver, err := driverspec.ParseFile(filepath.Join(sampleApp, "driver.styrmin.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	components := map[string]Component{}
+	for _, c := range driver.SortedComponents() {
+		components[c.Name] = FromDriverSpec(c)
+	}
+	return components
+}
+
+func TestSampleAppPlans(t *testing.T) {
+	pods, _ := sampleAppPods(t)
+	components := sampleAppComponents(t)
+	labels := func(component string) map[string]string {
+		return map[string]string{"app.kubernetes.io/name": "sample-app", "app.kubernetes.io/component": component}
+	}
+	want := map[string]*Plan{
+		"postgres": {
+			Component: "postgres", Kind: driverspec.KindPostgres, Selector: labels("postgres"), Container: "postgres",
+			Pods: []string{"postgres-6f7c9d-x2x4k"}, Volumes: []string{"postgres-dump"}, DumpDir: "/backup",
+			DumpFiles: []string{"/backup/styrmin/postgres.dump", "/backup/styrmin/postgres-globals.sql"},
+			Marker:    "/backup/styrmin/postgres.sha256",
+			Expect:    []ExpectedVolume{{Pod: "postgres-6f7c9d-x2x4k", Volume: "postgres-dump", RequireData: true}},
+			Timeout:   driverspec.DefaultTimeout,
+		},
+		"mariadb": {
+			Component: "mariadb", Kind: driverspec.KindMariaDB, Selector: labels("mariadb"), Container: "mariadb",
+			Pods: []string{"mariadb-6f7c9d-x2x4k"}, Volumes: []string{"mariadb-dump"}, DumpDir: "/backup",
+			DumpFiles: []string{"/backup/styrmin/mariadb.sql"}, Marker: "/backup/styrmin/mariadb.sha256",
+			Expect:  []ExpectedVolume{{Pod: "mariadb-6f7c9d-x2x4k", Volume: "mariadb-dump", RequireData: true}},
+			Timeout: driverspec.DefaultTimeout,
+		},
+		"files": {
+			Component: "files", Kind: driverspec.KindDisk, Selector: labels("files"),
+			Pods: []string{"files-6f7c9d-x2x4k"}, Volumes: []string{"files-data"},
+			Expect: []ExpectedVolume{{Pod: "files-6f7c9d-x2x4k", Volume: "files-data"}},
+		},
+		"notes": {
+			Component: "notes", Kind: driverspec.KindAction, Selector: labels("notes"), Container: "notes",
+			Pods: []string{"notes-6f7c9d-x2x4k"}, Volumes: []string{"notes-export"},
+			Expect:  []ExpectedVolume{{Pod: "notes-6f7c9d-x2x4k", Volume: "notes-export"}},
+			Timeout: 2 * time.Minute,
+		},
+		"server": nil, // backup disabled
+	}
+	if len(components) != len(want) {
+		t.Fatalf("the sample app has components %v", slices.Sorted(maps.Keys(components)))
+	}
+	for name, wantPlan := range want {
+		t.Run(name, func(t *testing.T) {
+			plan, err := Resolve(components[name], pods)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(wantPlan, plan, cmpopts.IgnoreUnexported(Plan{})); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+			if plan == nil {
+				return
+			}
+			backup, restore := plan.BackupHooks("sample"), plan.RestoreHooks("sample-clone")
+			switch plan.Kind {
+			case driverspec.KindDisk:
+				if backup != nil || restore != nil {
+					t.Errorf("disk component has hooks")
+				}
+				return
+			case driverspec.KindAction:
+				backupCommand, restoreCommand := components[name].Backup.BackupCommand, components[name].Backup.RestoreCommand
+				if !slices.Equal(backup.PreHooks[0].Exec.Command, backupCommand) || !slices.Equal(restore.PostHooks[0].Exec.Command, restoreCommand) {
+					t.Errorf("action hooks run %q and %q, want the driver's %q and %q",
+						backup.PreHooks[0].Exec.Command, restore.PostHooks[0].Exec.Command, backupCommand, restoreCommand)
+				}
+			}
+			if backup.PreHooks[0].Exec.Container != name || restore.PostHooks[0].Exec.Container != name {
+				t.Errorf("hooks run in %q and %q, want %q", backup.PreHooks[0].Exec.Container, restore.PostHooks[0].Exec.Container, name)
+			}
+		})
+	}
+}
+
+// containerEnv is the environment the manifest gives a container, with
+// secretKeyRef values looked up in the sample Secret.
+func containerEnv(t *testing.T, ctr *corev1.Container, secrets map[string]string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, e := range ctr.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		case e.ValueFrom.SecretKeyRef != nil:
+			ref := e.ValueFrom.SecretKeyRef
+			value, ok := secrets[ref.Name+"/"+ref.Key]
+			if !ok {
+				t.Fatalf("env %s refers to %s/%s, which the sample Secret lacks", e.Name, ref.Name, ref.Key)
+			}
+			env[e.Name] = value
+		default:
+			t.Fatalf("env %s: unsupported valueFrom", e.Name)
+		}
+	}
+	return env
+}
+
+// TestSampleAppScripts runs the sample app's database hooks with the
+// environment its manifests give the containers, the dump volume moved to a
+// temporary directory.
+func TestSampleAppScripts(t *testing.T) {
+	pods, secrets := sampleAppPods(t)
+	components := sampleAppComponents(t)
+	tests := []struct {
+		component      string
+		dumpTool       string
+		wantDumpArgv   []string
+		restoreTool    string
+		wantPassword   string
+		passwordEnv    string
+		otherPasswords []string
+	}{
+		{
+			component:    "postgres",
+			dumpTool:     "pg_dump",
+			wantDumpArgv: []string{"-Fc", "-Z", "6", "-w", "--username=app", "-f", "postgres.dump.tmp", "app"},
+			restoreTool:  "pg_restore",
+			wantPassword: secrets["sample-app-db/postgres-password"], passwordEnv: "PGPASSWORD",
+		},
+		{
+			component: "mariadb",
+			dumpTool:  "mariadb-dump",
+			wantDumpArgv: []string{"--user=root", "--single-transaction", "--quick", "--routines", "--triggers",
+				"--events", "--hex-blob", "--result-file=mariadb.sql.tmp", "--databases", "app"},
+			restoreTool:  "mariadb",
+			wantPassword: secrets["sample-app-db/mariadb-root-password"], passwordEnv: "MYSQL_PWD",
+			otherPasswords: []string{secrets["sample-app-db/mariadb-password"]},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.component, func(t *testing.T) {
+			if tt.wantPassword == "" {
+				t.Fatal("the sample Secret has no password for the component")
+			}
+			component := components[tt.component]
+			var pod corev1.Pod
+			for _, p := range pods {
+				if p.Labels["app.kubernetes.io/component"] == tt.component {
+					pod = *p.DeepCopy()
+				}
+			}
+			ctr := findContainer(pod, component.Backup.Container)
+			c := newContainer(t, "/bin/sh", containerEnv(t, ctr, secrets))
+			for i, m := range ctr.VolumeMounts {
+				if m.Name == component.Backup.Volumes[0] {
+					ctr.VolumeMounts[i].MountPath = c.mount
+				}
+			}
+			plan, err := Resolve(component, []corev1.Pod{pod})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			dump := plan.BackupHooks("sample").PreHooks[0].Exec.Command
+			r := c.run(dump)
+			if r.code != 0 {
+				t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
+			}
+			var files []string
+			for _, f := range plan.DumpFiles {
+				files = append(files, filepath.Base(f))
+			}
+			c.checkDump(filepath.Base(plan.Marker), files...)
+			if got := c.argv(tt.dumpTool); !slices.Equal(got, tt.wantDumpArgv) {
+				t.Errorf("%s argv %q, want %q", tt.dumpTool, got, tt.wantDumpArgv)
+			}
+			if got := c.toolEnv(tt.dumpTool)[tt.passwordEnv]; got != tt.wantPassword {
+				t.Errorf("%s got %s=%q, want %q", tt.dumpTool, tt.passwordEnv, got, tt.wantPassword)
+			}
+			checksum := c.run(plan.ChecksumCommand())
+			if checksum.code != 0 || !strings.HasSuffix(strings.TrimSpace(checksum.stdout), files[len(files)-1]) {
+				t.Errorf("checksum command: exit %d, stdout %q", checksum.code, checksum.stdout)
+			}
+
+			restore := plan.RestoreHooks("sample-clone").PostHooks[0].Exec.Command
+			r2 := c.run(restore)
+			if r2.code != 0 {
+				t.Fatalf("restore exited %d:\n%s", r2.code, r2.stderr)
+			}
+			if got := c.toolEnv(tt.restoreTool)[tt.passwordEnv]; got != tt.wantPassword {
+				t.Errorf("%s got %s=%q", tt.restoreTool, tt.passwordEnv, got)
+			}
+			secretsToHide := append([]string{tt.wantPassword}, tt.otherPasswords...)
+			c.checkSecretsStayOut(dump[2], r, secretsToHide...)
+			c.checkSecretsStayOut(restore[2], r2, secretsToHide...)
+		})
+	}
+}
