@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -358,7 +359,9 @@ func (r Runner) backupReasons(ctx context.Context, b *velerov1.Backup) []string 
 		reasons = append(reasons, "(results file not readable: "+err.Error()+")")
 	}
 	if lines, err := r.Locations.BackupLogLines(ctx, b.Spec.StorageLocation, b.Name, hookTrouble, maxReasons); err == nil {
-		reasons = append(reasons, lines...)
+		for _, line := range lines {
+			reasons = append(reasons, hookReason(line))
+		}
 	}
 	if len(reasons) > maxReasons {
 		reasons = append(reasons[:maxReasons], fmt.Sprintf("... and %d more", len(reasons)-maxReasons))
@@ -366,13 +369,82 @@ func (r Runner) backupReasons(ctx context.Context, b *velerov1.Backup) []string 
 	return reasons
 }
 
-// hookTrouble keeps the log lines that explain a failed hook: errors, and the hook's stderr
-// when it printed something.
+// hookTrouble keeps the log lines that explain a failed hook: hook errors, and the stderr of
+// a hook when it reports an error (the dump scripts narrate on stderr when all is well too).
 func hookTrouble(line string) bool {
 	if !strings.Contains(line, "hook") {
 		return false
 	}
-	return strings.Contains(line, "level=error") || (strings.Contains(line, `msg="stderr: `) && !strings.Contains(line, `msg="stderr: "`))
+	fields := logfmt(line)
+	if fields["level"] == "error" {
+		return true
+	}
+	msg := strings.ToLower(fields["msg"])
+	return strings.HasPrefix(msg, "stderr: ") && strings.Contains(msg, "error")
+}
+
+// hookReason shortens a kept log line to what a person needs: which hook, in which pod, and
+// what it said (the hook's full command, which Velero logs on every line, is left out).
+func hookReason(line string) string {
+	f := logfmt(line)
+	var b strings.Builder
+	b.WriteString("hook")
+	if f["hookName"] != "" {
+		b.WriteString(" " + f["hookName"])
+	}
+	if f["pod"] != "" {
+		b.WriteString(" in pod " + f["pod"])
+	}
+	if f["hookContainer"] != "" {
+		b.WriteString(" (container " + f["hookContainer"] + ")")
+	}
+	b.WriteString(": " + strings.TrimSpace(f["msg"]))
+	if f["error"] != "" {
+		b.WriteString(": " + f["error"])
+	}
+	return b.String()
+}
+
+// logfmt splits a logrus text line (key=value, values quoted when needed) into its fields.
+func logfmt(line string) map[string]string {
+	fields := map[string]string{}
+	for i := 0; i < len(line); {
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		eq := strings.IndexByte(line[i:], '=')
+		if eq < 0 {
+			break
+		}
+		key := line[i : i+eq]
+		i += eq + 1
+		if i < len(line) && line[i] == '"' {
+			end := i + 1
+			for end < len(line) && line[end] != '"' {
+				if line[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(line) {
+				end = len(line) - 1
+			}
+			value, err := strconv.Unquote(line[i : end+1])
+			if err != nil {
+				value = line[i+1 : end]
+			}
+			fields[key] = value
+			i = end + 1
+			continue
+		}
+		end := strings.IndexByte(line[i:], ' ')
+		if end < 0 {
+			end = len(line) - i
+		}
+		fields[key] = line[i : i+end]
+		i += end
+	}
+	return fields
 }
 
 func componentRecords(plans []*strategy.Plan, pods []corev1.Pod) (string, error) {

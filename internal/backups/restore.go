@@ -245,7 +245,9 @@ func (r Runner) restoreReasons(ctx context.Context, rs *velerov1.Restore, locati
 		reasons = append(reasons, "(results file not readable: "+err.Error()+")")
 	}
 	if lines, err := r.Locations.RestoreLogLines(ctx, location, rs.Name, hookTrouble, maxReasons); err == nil {
-		reasons = append(reasons, lines...)
+		for _, line := range lines {
+			reasons = append(reasons, hookReason(line))
+		}
 	}
 	if len(reasons) > maxReasons {
 		reasons = append(reasons[:maxReasons], fmt.Sprintf("... and %d more", len(reasons)-maxReasons))
