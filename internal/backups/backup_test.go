@@ -10,7 +10,7 @@ import (
 
 // Lines as Velero 1.18 logs a hook (the command is abbreviated here; it is the whole script).
 const (
-	hookFailedLine = `time="2026-11-26T06:43:59Z" level=error msg="Error executing hook" backup=velero/b error="command terminated with exit code 2" hookCommand="[/bin/sh -c set -eu\nmariadb-dump ...]" hookContainer=mariadb hookName=styrmin-mariadb hookOnError=Fail hookPhase=pre pod=app/mariadb-1`
+	hookFailedLine  = `time="2026-11-26T06:43:59Z" level=error msg="Error executing hook" backup=velero/b error="command terminated with exit code 2" hookCommand="[/bin/sh -c set -eu\nmariadb-dump ...]" hookContainer=mariadb hookName=styrmin-mariadb hookOnError=Fail hookPhase=pre pod=app/mariadb-1`
 	stderrErrorLine = `time="2026-11-26T06:43:59Z" level=info msg="stderr: mariadb-dump: Got error: 1045: \"Access denied for user 'root'@'localhost' (using password: YES)\" when trying to connect\n" backup=velero/b hookCommand="[/bin/sh -c x]" hookContainer=mariadb hookName=styrmin-mariadb pod=app/mariadb-1`
 	stderrNoteLine  = `time="2026-11-26T06:43:59Z" level=info msg="stderr: styrmin mariadb: dump complete in /backup/styrmin\n" backup=velero/b hookCommand="[/bin/sh -c x]" hookName=styrmin-mariadb`
 	otherLine       = `time="2026-11-26T06:43:59Z" level=error msg="Error backing up item" backup=velero/b error="boom"`
