@@ -178,22 +178,12 @@ func (r *backupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	var state backupModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if !state.Verified.ValueBool() && plan.WaitForCompletion.ValueBool() {
-		for _, p := range []string{"phase", "verified", "completed_at", "expires_at", "items_backed_up", "captured"} {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(p), unknownOf(p))...)
-		}
+		planResume(ctx, resp, map[string]attr.Value{
+			"phase": types.StringUnknown(), "verified": types.BoolUnknown(), "completed_at": types.StringUnknown(),
+			"expires_at": types.StringUnknown(), "items_backed_up": types.Int64Unknown(),
+			"captured": types.MapUnknown(types.ObjectType{AttrTypes: capturedAttrTypes}),
+		})
 	}
-}
-
-func unknownOf(attribute string) attr.Value {
-	switch attribute {
-	case "verified":
-		return types.BoolUnknown()
-	case "items_backed_up":
-		return types.Int64Unknown()
-	case "captured":
-		return types.MapUnknown(types.ObjectType{AttrTypes: capturedAttrTypes})
-	}
-	return types.StringUnknown()
 }
 
 // generatedBackupName is <namespace>-<yyyymmdd-hhmmss>, within Velero's 63 characters.
@@ -275,7 +265,9 @@ func (r *backupResource) Update(ctx context.Context, req resource.UpdateRequest,
 		return
 	}
 	resumed := state
+	// Arguments from the plan (components too: after an import state has none); results from state.
 	resumed.WaitForCompletion, resumed.DeletionPolicy, resumed.Timeouts = plan.WaitForCompletion, plan.DeletionPolicy, plan.Timeouts
+	resumed.Components, resumed.Labels, resumed.TTL = plan.Components, plan.Labels, plan.TTL
 	if state.Verified.ValueBool() || !plan.WaitForCompletion.ValueBool() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
 		return
@@ -304,19 +296,7 @@ func (r *backupResource) waitAndVerify(ctx context.Context, m *backupModel, comp
 	if backup != nil {
 		m.fromBackup(backup)
 	}
-	switch {
-	case errors.Is(err, context.Canceled) || (err != nil && errors.Is(context.Cause(ctx), context.Canceled)):
-		diags.AddWarning("Stopped waiting for the backup",
-			fmt.Sprintf("The wait for Velero backup %q was interrupted. The backup goes on in Velero; the next apply waits for it and verifies it "+
-				"(no second backup is made).", name))
-		return
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Timed out waiting for the backup",
-			fmt.Sprintf("Velero backup %q did not finish within the create timeout (it is %s). Raise timeouts.create, or check the Velero server "+
-				"and its node-agent.", name, m.Phase.ValueString()))
-		return
-	case err != nil:
-		diags.AddError("Cannot wait for the backup", err.Error())
+	if !waitSucceeded(diags, "backup", name, m.Phase.ValueString(), err) {
 		return
 	}
 	plans, err := backups.PlansFromBackup(backup, components)
@@ -478,4 +458,40 @@ func addProblems(diags *diag.Diagnostics, summary string, err error) {
 		return
 	}
 	diags.AddError(summary, err.Error())
+}
+
+// planResume marks the results unknown, so a resource whose wait was interrupted plans an
+// update that resumes waiting for the same Velero object.
+func planResume(ctx context.Context, resp *resource.ModifyPlanResponse, results map[string]attr.Value) {
+	for name, unknown := range results {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), unknown)...)
+	}
+}
+
+// waitSucceeded turns the end of a wait into diagnostics. An interrupted wait (Ctrl-C) is a
+// warning, not an error, so the resource is not tainted and the next apply resumes the wait.
+func waitSucceeded(diags *diag.Diagnostics, what, name, phase string, err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled):
+		diags.AddWarning("Stopped waiting for the "+what,
+			fmt.Sprintf("The wait for Velero %s %q was interrupted. It goes on in Velero; the next apply waits for it and verifies it "+
+				"(no second %s is made).", what, name, what))
+		return false
+	case errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Timed out waiting for the "+what,
+			fmt.Sprintf("Velero %s %q did not finish within the timeout (it is %s). Raise timeouts.create, or check the Velero server "+
+				"and its node-agent.", what, name, phaseOrNew(phase)))
+		return false
+	case err != nil:
+		diags.AddError("Cannot wait for the "+what, err.Error())
+		return false
+	}
+	return true
+}
+
+func phaseOrNew(phase string) string {
+	if phase == "" {
+		return "New"
+	}
+	return phase
 }

@@ -196,6 +196,13 @@ func TestAccBackupRestore_roundTrip(t *testing.T) {
 					return nil
 				},
 			},
+			{ // import by the Velero backup's name. Not recoverable from Velero: the components (the
+				// driver file's), the provider-side settings, and ttl's spelling ("1h" is "1h0m0s").
+				ResourceName:            address,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"components", "captured", "deletion_policy", "timeouts", "ttl"},
+			},
 			{ // the restore into a namespace that runs the workload is refused, nothing is created
 				Config:      backupConfig(t, app.namespace, restoreBlock(clone)+strings.Replace(restoreBlock(app.namespace), `"clone"`, `"in_place"`, 1)),
 				ExpectError: regexp.MustCompile(`(?s)already runs .*pod.*restore into a fresh namespace`),

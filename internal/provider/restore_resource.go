@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -11,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -155,10 +152,10 @@ func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	var state restoreModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if !state.Verified.ValueBool() && plan.WaitForCompletion.ValueBool() {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("phase"), types.StringUnknown())...)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("verified"), types.BoolUnknown())...)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("completed_at"), types.StringUnknown())...)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("restored"), types.MapUnknown(types.ObjectType{AttrTypes: restoredAttrTypes}))...)
+		planResume(ctx, resp, map[string]attr.Value{
+			"phase": types.StringUnknown(), "verified": types.BoolUnknown(), "completed_at": types.StringUnknown(),
+			"restored": types.MapUnknown(types.ObjectType{AttrTypes: restoredAttrTypes}),
+		})
 	}
 }
 
@@ -241,6 +238,7 @@ func (r *restoreResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	resumed := state
 	resumed.WaitForCompletion, resumed.Timeouts, resumed.BackupSyncTimeout = plan.WaitForCompletion, plan.Timeouts, plan.BackupSyncTimeout
+	resumed.Components = plan.Components
 	if state.Verified.ValueBool() || !plan.WaitForCompletion.ValueBool() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
 		return
@@ -281,17 +279,7 @@ func (r *restoreResource) waitAndVerify(ctx context.Context, m *restoreModel, pl
 	if restore != nil {
 		m.fromRestore(restore)
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		diags.AddWarning("Stopped waiting for the restore",
-			fmt.Sprintf("The wait for Velero restore %q was interrupted. The restore goes on in Velero; the next apply waits for it and verifies it.", name))
-		return
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Timed out waiting for the restore",
-			fmt.Sprintf("Velero restore %q did not finish within the timeout (it is %s). Raise timeouts.create, or check the Velero server.", name, m.Phase.ValueString()))
-		return
-	case err != nil:
-		diags.AddError("Cannot wait for the restore", err.Error())
+	if !waitSucceeded(diags, "restore", name, m.Phase.ValueString(), err) {
 		return
 	}
 	reports, err := runner.VerifyRestore(ctx, restore, plan)

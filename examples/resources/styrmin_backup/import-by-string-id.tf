@@ -1,0 +1,4 @@
+import {
+  to = styrmin_backup.app
+  id = "shop-20250301-020000"
+}

@@ -1,0 +1,2 @@
+# A backup is imported by the name of its Velero backup.
+terraform import styrmin_backup.app shop-20250301-020000
