@@ -226,7 +226,7 @@ func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *R
 				}
 			}
 		}
-		if backedUp == 0 {
+		if backedUp == 0 && len(p.Volumes) > 0 {
 			problems = append(problems, fmt.Sprintf("component %s: backup %s holds no volume data of it to restore", p.Component, plan.Backup.Name))
 		}
 		reports = append(reports, report)

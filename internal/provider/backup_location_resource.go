@@ -178,7 +178,8 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"access_mode": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString("ReadWrite"),
 				MarkdownDescription: "`ReadWrite`, or `ReadOnly` for an environment clone reading another environment's backups " +
-					"(Velero then syncs backups in but never writes or deletes). Default `ReadWrite`.",
+					"(Velero then syncs backups in and never creates or deletes backups; it still writes each restore's log and " +
+					"results under `<prefix>/restores/`, so the key needs write access there). Default `ReadWrite`.",
 				Validators: []validator.String{stringvalidator.OneOf("ReadWrite", "ReadOnly")},
 			},
 			"backup_sync_period": schema.StringAttribute{

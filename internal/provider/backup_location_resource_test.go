@@ -186,6 +186,27 @@ func TestAccBackupLocation_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue(address, tfjsonpath.New("phase"), knownvalue.StringExact("Available")),
 				},
 			},
+			{ // drift 4: only the BSL deleted (kubectl delete backupstoragelocation), its Secret left behind
+				PreConfig: func() {
+					if err := velero.Delete[velerov1.BackupStorageLocation](ctx, stack.Velero, name); err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState: true,
+				RefreshPlanChecks: resource.RefreshPlanChecks{PostRefresh: []plancheck.PlanCheck{
+					plancheck.ExpectNonEmptyPlan(),
+				}},
+				ExpectNonEmptyPlan: true,
+			},
+			{ // ... re-created by apply, reusing the Secret it made
+				Config: locationConfig(name, name, secretLine()+"  validation_frequency = \"2m0s\"\n  backup_sync_period = \"1m30s\"\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("phase"), knownvalue.StringExact("Available")),
+				},
+			},
 			{ // import with `terraform import`
 				ResourceName:            address,
 				ImportState:             true,

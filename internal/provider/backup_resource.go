@@ -111,7 +111,9 @@ func (r *backupResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"components": componentsAttribute("The deployment's components: `data.styrmin_driver_spec.x.components`, or the same shape written inline. " +
 				"Every enabled component must match at least one Running pod. Changing them replaces the backup."),
 			"ttl": schema.StringAttribute{Optional: true, CustomType: timetypes.GoDurationType{},
-				PlanModifiers:       requiresReplace,
+				// Replaces only when the duration changes: "2h" and Velero's "2h0m0s" are the same.
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(sameDurationKeeps,
+					"Changing the TTL replaces the backup.", "Changing the TTL replaces the backup.")},
 				MarkdownDescription: "How long Velero keeps the backup, a Go duration. Default `720h` (Velero's default)."},
 			"labels": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()},
@@ -236,6 +238,11 @@ func (r *backupResource) Create(ctx context.Context, req resource.CreateRequest,
 	if err != nil {
 		addProblems(&resp.Diagnostics, "Backup preflight failed: nothing was created", err)
 		return
+	}
+	for _, p := range plans {
+		for _, w := range p.Warnings {
+			resp.Diagnostics.AddWarning("Backup of component "+p.Component, w)
+		}
 	}
 	backup, err := runner.StartBackup(ctx, request, plans, pods)
 	if err != nil {
@@ -494,4 +501,16 @@ func phaseOrNew(phase string) string {
 		return "New"
 	}
 	return phase
+}
+
+// sameDurationKeeps asks for replacement only when the planned duration differs from the
+// state's in value, not in spelling.
+func sameDurationKeeps(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+	if req.StateValue.IsNull() || req.PlanValue.IsUnknown() || req.PlanValue.IsNull() {
+		resp.RequiresReplace = !req.StateValue.Equal(req.PlanValue) && !req.StateValue.IsNull()
+		return
+	}
+	before, errBefore := time.ParseDuration(req.StateValue.ValueString())
+	after, errAfter := time.ParseDuration(req.PlanValue.ValueString())
+	resp.RequiresReplace = errBefore != nil || errAfter != nil || before != after
 }

@@ -29,8 +29,9 @@
 //     post-restore exec hook; action runs restore_command as given.
 //   - Expect: one ExpectedVolume per (pod, volume), each of which must have a
 //     Completed PodVolumeBackup. That, not the Backup's phase, is the proof
-//     of capture. A dump volume must also have captured data (RequireData);
-//     a disk or action volume may legitimately be empty.
+//     of capture. A dump volume is certain to hold data (RequireData); the
+//     provider goes further and fails any volume captured empty, because a
+//     backup that captured nothing is a failure.
 //   - Warnings: pods that are not Running (Velero skips them), and neo4j's
 //     need to be offline.
 //

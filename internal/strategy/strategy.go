@@ -89,7 +89,8 @@ type ExpectedVolume struct {
 	// RequireData is true where an empty capture means the dump did not
 	// happen (a database kind's dump volume always holds the dump and its
 	// marker), so the PodVolumeBackup must also report more than zero bytes.
-	// A disk or action volume may legitimately be empty.
+	// (The provider fails every volume captured empty; this marks where an
+	// empty capture cannot be anything but a failed dump.)
 	RequireData bool
 }
 

@@ -134,7 +134,19 @@ var ErrNotFound = errors.New("not found")
 func (l Locations) Create(ctx context.Context, loc Location) error {
 	defer l.Snapshot.Invalidate()
 	secret := credentialSecret(l.Velero.Namespace, loc)
-	if _, err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+	secrets := l.Kube.CoreV1().Secrets(l.Velero.Namespace)
+	_, err := secrets.Create(ctx, secret, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// Left behind when the BSL alone was deleted out of band: ours to overwrite, nobody else's.
+		existing, getErr := secrets.Get(ctx, secret.Name, metav1.GetOptions{})
+		if getErr == nil && existing.Labels[ManagedByLabel] == managedBy {
+			existing.Data = secret.Data
+			_, err = secrets.Update(ctx, existing, metav1.UpdateOptions{})
+		} else {
+			err = fmt.Errorf("%w (not made by this provider: remove it, or choose another location name)", err)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("create credential secret %s/%s: %w", secret.Namespace, secret.Name, err)
 	}
 	bsl := &velerov1.BackupStorageLocation{ObjectMeta: metav1.ObjectMeta{
