@@ -348,8 +348,12 @@ func (e *FailedError) Error() string {
 	return b.String()
 }
 
-// maxReasons bounds how many lines of Velero's results and log an error quotes.
-const maxReasons = 20
+// maxReasons bounds how many lines of Velero's results and log an error quotes; maxLogLines
+// how many hook lines of a log are read to find them.
+const (
+	maxReasons  = 20
+	maxLogLines = 2000
+)
 
 func (r Runner) backupReasons(ctx context.Context, b *velerov1.Backup) []string {
 	var reasons []string
@@ -358,10 +362,8 @@ func (r Runner) backupReasons(ctx context.Context, b *velerov1.Backup) []string 
 	} else {
 		reasons = append(reasons, "(results file not readable: "+err.Error()+")")
 	}
-	if lines, err := r.Locations.BackupLogLines(ctx, b.Spec.StorageLocation, b.Name, hookTrouble, maxReasons); err == nil {
-		for _, line := range lines {
-			reasons = append(reasons, hookReason(line))
-		}
+	if lines, err := r.Locations.BackupLogLines(ctx, b.Spec.StorageLocation, b.Name, mentionsHook, maxLogLines); err == nil {
+		reasons = append(reasons, hookReasons(lines)...)
 	}
 	if len(reasons) > maxReasons {
 		reasons = append(reasons[:maxReasons], fmt.Sprintf("... and %d more", len(reasons)-maxReasons))
@@ -369,18 +371,31 @@ func (r Runner) backupReasons(ctx context.Context, b *velerov1.Backup) []string 
 	return reasons
 }
 
-// hookTrouble keeps the log lines that explain a failed hook: hook errors, and the stderr of
-// a hook when it reports an error (the dump scripts narrate on stderr when all is well too).
-func hookTrouble(line string) bool {
-	if !strings.Contains(line, "hook") {
-		return false
+// mentionsHook keeps the log lines about hooks, from which hookReasons picks.
+func mentionsHook(line string) bool { return strings.Contains(line, "hook") }
+
+// hookReasons picks the lines that explain a failed hook: hook errors, and the non-empty
+// stderr of hooks in the pods where one failed (the dump scripts narrate on stderr when all is
+// well too, so stderr alone proves nothing).
+func hookReasons(lines []string) []string {
+	failedPods := map[string]bool{}
+	for _, line := range lines {
+		if f := logfmt(line); f["level"] == "error" {
+			failedPods[f["pod"]] = true
+		}
 	}
-	fields := logfmt(line)
-	if fields["level"] == "error" {
-		return true
+	var reasons []string
+	for _, line := range lines {
+		f := logfmt(line)
+		stderr := strings.TrimSpace(strings.TrimPrefix(f["msg"], "stderr:"))
+		switch {
+		case f["level"] == "error":
+			reasons = append(reasons, hookReason(line))
+		case strings.HasPrefix(f["msg"], "stderr: ") && stderr != "" && failedPods[f["pod"]]:
+			reasons = append(reasons, hookReason(line))
+		}
 	}
-	msg := strings.ToLower(fields["msg"])
-	return strings.HasPrefix(msg, "stderr: ") && strings.Contains(msg, "error")
+	return reasons
 }
 
 // hookReason shortens a kept log line to what a person needs: which hook, in which pod, and

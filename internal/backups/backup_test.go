@@ -12,15 +12,18 @@ import (
 const (
 	hookFailedLine  = `time="2026-11-26T06:43:59Z" level=error msg="Error executing hook" backup=velero/b error="command terminated with exit code 2" hookCommand="[/bin/sh -c set -eu\nmariadb-dump ...]" hookContainer=mariadb hookName=styrmin-mariadb hookOnError=Fail hookPhase=pre pod=app/mariadb-1`
 	stderrErrorLine = `time="2026-11-26T06:43:59Z" level=info msg="stderr: mariadb-dump: Got error: 1045: \"Access denied for user 'root'@'localhost' (using password: YES)\" when trying to connect\n" backup=velero/b hookCommand="[/bin/sh -c x]" hookContainer=mariadb hookName=styrmin-mariadb pod=app/mariadb-1`
-	stderrNoteLine  = `time="2026-11-26T06:43:59Z" level=info msg="stderr: styrmin mariadb: dump complete in /backup/styrmin\n" backup=velero/b hookCommand="[/bin/sh -c x]" hookName=styrmin-mariadb`
+	stderrNoteLine  = `time="2026-11-26T06:43:59Z" level=info msg="stderr: styrmin postgres: dump complete in /backup/styrmin\n" backup=velero/b hookCommand="[/bin/sh -c x]" hookName=styrmin-postgres pod=app/postgres-1`
 	otherLine       = `time="2026-11-26T06:43:59Z" level=error msg="Error backing up item" backup=velero/b error="boom"`
 )
 
-func TestHookTroubleKeepsOnlyWhatExplainsAFailure(t *testing.T) {
-	for line, want := range map[string]bool{hookFailedLine: true, stderrErrorLine: true, stderrNoteLine: false, otherLine: false} {
-		if got := hookTrouble(line); got != want {
-			t.Errorf("hookTrouble(%.60q...) = %t, want %t", line, got, want)
-		}
+func TestHookReasonsKeepOnlyWhatExplainsAFailure(t *testing.T) {
+	got := hookReasons([]string{stderrNoteLine, stderrErrorLine, hookFailedLine, otherLine})
+	if len(got) != 3 || !strings.Contains(got[0], "Access denied") || !strings.Contains(got[1], "exit code 2") || !strings.Contains(got[2], "boom") {
+		t.Errorf("hookReasons = %q", got)
+	}
+	// stderr of a hook that succeeded is narration, not a reason
+	if got := hookReasons([]string{stderrNoteLine}); len(got) != 0 {
+		t.Errorf("hookReasons of a successful hook = %q", got)
 	}
 }
 

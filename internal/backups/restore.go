@@ -244,10 +244,10 @@ func (r Runner) restoreReasons(ctx context.Context, rs *velerov1.Restore, locati
 	} else {
 		reasons = append(reasons, "(results file not readable: "+err.Error()+")")
 	}
-	if lines, err := r.Locations.RestoreLogLines(ctx, location, rs.Name, hookTrouble, maxReasons); err == nil {
-		for _, line := range lines {
-			reasons = append(reasons, hookReason(line))
-		}
+	// Post-restore hooks run after Velero uploaded the restore's log, so their output is in the
+	// Velero server's log only; the results file still names the failed hook.
+	if lines, err := r.Locations.RestoreLogLines(ctx, location, rs.Name, mentionsHook, maxLogLines); err == nil {
+		reasons = append(reasons, hookReasons(lines)...)
 	}
 	if len(reasons) > maxReasons {
 		reasons = append(reasons[:maxReasons], fmt.Sprintf("... and %d more", len(reasons)-maxReasons))

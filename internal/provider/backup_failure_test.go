@@ -177,3 +177,39 @@ func countBackups(t *testing.T, stack *sandboxtest.Stack, namespace string) int 
 	}
 	return n
 }
+
+// A restore hook that fails (here an action's import refuses the data) fails the apply, naming
+// the hook, its container and its exit code from the restore's results in the bucket. (Velero
+// runs post-restore hooks after it uploaded the restore's log: their stderr is only in the
+// Velero server's own log.)
+func TestAccRestore_failingHookFails(t *testing.T) {
+	stack := testAccStack(t)
+	app := deploySampleApp(t, stack, "acc-rfail")
+	app.write("x", 3)
+	clone := app.namespace + "-clone"
+	t.Cleanup(func() { stack.DeleteNamespace(clone) })
+	components := `    notes = {
+      selector = { ` + sampleSelector + ` = "notes" }
+      backup = {
+        kind            = "action"
+        container       = "notes"
+        volumes         = ["notes-export"]
+        backup_command  = ["/bin/sh", "-c", "tar -C /data -cf /export/notes.tar ."]
+        restore_command = ["/bin/sh", "-c", "echo 'import refused: unknown archive format' >&2; exit 3"]
+      }
+    }`
+	restore := fmt.Sprintf(`
+resource "styrmin_restore" "clone" {
+  backup_name      = styrmin_backup.app.name
+  target_namespace = %q
+  components       = styrmin_backup.app.components
+}
+`, clone)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      inlineBackupConfig(app.namespace, components) + restore,
+			ExpectError: regexp.MustCompile(`(?s)did not bring back what it must.*hook styrmin-notes in container notes failed.*exit code 3`),
+		}},
+	})
+}
