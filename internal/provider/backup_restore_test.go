@@ -241,3 +241,74 @@ func backupName(t *testing.T, stack *sandboxtest.Stack, namespace string) string
 	t.Fatalf("no backup of %s", namespace)
 	return ""
 }
+
+// The clone path's wait for backup sync: a configuration that only restores (as the clone
+// environment's does) names a backup whose Velero object is not in the cluster, only its data in
+// the bucket. Velero's backup sync brings it back; the restore waits for it, plans from the
+// synced object's record, and the clone's data equals the data at backup time.
+func TestAccRestore_waitsForBackupSync(t *testing.T) {
+	stack := testAccStack(t)
+	app := deploySampleApp(t, stack, "acc-sync")
+	app.write("synced", 5)
+	atBackup := app.fingerprint(app.namespace)
+	clone := app.namespace + "-clone"
+	t.Cleanup(func() { stack.DeleteNamespace(clone) })
+
+	// Production's configuration: the backup, kept when this configuration is destroyed.
+	var name string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: strings.Replace(backupConfig(t, app.namespace, ""), `deletion_policy = "delete"`, `deletion_policy = "retain"`, 1),
+			Check: func(s *terraform.State) error {
+				name = s.RootModule().Resources["styrmin_backup.app"].Primary.ID
+				return nil
+			},
+		}},
+	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		_ = backups.Runner{Kube: stack.Kube, Velero: stack.Velero}.DeleteBackup(ctx, name)
+	})
+	// As in another cluster: the object is gone, the data is in the bucket.
+	if err := velero.Delete[velerov1.Backup](context.Background(), stack.Velero, name); err != nil {
+		t.Fatal(err)
+	}
+
+	// The clone's configuration: only the restore, by name.
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "styrmin" {
+  config_path = %q
+}
+
+data "styrmin_driver_spec" "app" {
+  path = %q
+}
+
+resource "styrmin_restore" "clone" {
+  backup_name         = %q
+  target_namespace    = %q
+  components          = data.styrmin_driver_spec.app.components
+  backup_sync_timeout = "3m"
+}
+`, os.Getenv("KUBECONFIG"), driverSpecPath(t), name, clone),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
+			},
+			Check: func(*terraform.State) error {
+				app.waitRunning(clone)
+				got := app.fingerprint(clone)
+				for _, c := range sampleComponents {
+					if got[c] != atBackup[c] {
+						return fmt.Errorf("component %s: the clone holds %q, the source held %q at backup time", c, got[c], atBackup[c])
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}
