@@ -1,0 +1,125 @@
+package provider
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+func componentValue(t *testing.T, selector map[string]string, backup map[string]attr.Value) attr.Value {
+	t.Helper()
+	sel := map[string]attr.Value{}
+	for k, v := range selector {
+		sel[k] = types.StringValue(v)
+	}
+	fields := map[string]attr.Value{
+		"enabled": types.BoolNull(), "kind": types.StringNull(), "container": types.StringNull(), "timeout": types.StringNull(),
+		"volumes": types.ListNull(types.StringType), "databases": types.ListNull(types.StringType),
+		"backup_command": types.ListNull(types.StringType), "restore_command": types.ListNull(types.StringType),
+	}
+	for k, v := range backup {
+		fields[k] = v
+	}
+	b, diags := types.ObjectValue(backupAttrTypes, fields)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	c, diags := types.ObjectValue(componentAttrTypes, map[string]attr.Value{"selector": types.MapValueMust(types.StringType, sel), "backup": b})
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	return c
+}
+
+func strings1(values ...string) types.List {
+	elems := make([]attr.Value, len(values))
+	for i, v := range values {
+		elems[i] = types.StringValue(v)
+	}
+	return types.ListValueMust(types.StringType, elems)
+}
+
+// Inline components obey the driver file's rules, with the component named in the error.
+func TestStrategyComponents(t *testing.T) {
+	ctx := context.Background()
+	mapOf := func(c map[string]attr.Value) types.Map {
+		return types.MapValueMust(types.ObjectType{AttrTypes: componentAttrTypes}, c)
+	}
+	var diags diag.Diagnostics
+	got, ok := strategyComponents(ctx, mapOf(map[string]attr.Value{
+		"files": componentValue(t, map[string]string{"app": "files"}, map[string]attr.Value{"kind": types.StringValue("disk"), "volumes": strings1("data")}),
+		// the data source's output for a component without backup: "" and [] for unused fields
+		"server": componentValue(t, map[string]string{"app": "server"}, map[string]attr.Value{
+			"enabled": types.BoolValue(false), "kind": types.StringValue(""), "volumes": strings1(), "container": types.StringValue("")}),
+	}), &diags)
+	if !ok || diags.HasError() {
+		t.Fatalf("valid components refused: %v", diags)
+	}
+	if len(got) != 2 || got[0].Name != "files" || !got[0].Backup.Enabled || got[0].Backup.Volumes[0] != "data" || got[1].Backup.Enabled {
+		t.Errorf("components = %+v", got)
+	}
+
+	for name, tc := range map[string]struct {
+		backup map[string]attr.Value
+		want   string
+	}{
+		"disk without volumes": {map[string]attr.Value{"kind": types.StringValue("disk")}, "volume"},
+		"unknown kind":         {map[string]attr.Value{"kind": types.StringValue("mysql"), "volumes": strings1("d")}, "mysql"},
+		"action without command": {map[string]attr.Value{"kind": types.StringValue("action"), "container": types.StringValue("c")},
+			"backup_command"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var diags diag.Diagnostics
+			_, ok := strategyComponents(ctx, mapOf(map[string]attr.Value{"db": componentValue(t, map[string]string{"app": "db"}, tc.backup)}), &diags)
+			if ok || !diags.HasError() {
+				t.Fatal("invalid component accepted")
+			}
+			d := diags.Errors()[0]
+			if !strings.Contains(d.Summary(), "db") || !strings.Contains(d.Detail(), tc.want) {
+				t.Errorf("error %q / %q does not name the component and %q", d.Summary(), d.Detail(), tc.want)
+			}
+		})
+	}
+
+	var unknown diag.Diagnostics
+	if _, ok := strategyComponents(ctx, types.MapUnknown(types.ObjectType{AttrTypes: componentAttrTypes}), &unknown); ok || unknown.HasError() {
+		t.Error("unknown components must wait for apply without an error")
+	}
+}
+
+func TestGeneratedBackupName(t *testing.T) {
+	now := time.Date(2026, 11, 26, 7, 8, 9, 0, time.UTC)
+	if got := generatedBackupName("shop", now); got != "shop-20261126-070809" {
+		t.Errorf("got %q", got)
+	}
+	long := strings.Repeat("a", 60) + "-b"
+	if got := generatedBackupName(long, now); len(got) > 63 || strings.Contains(got, "--") {
+		t.Errorf("got %q (%d characters)", got, len(got))
+	}
+}
+
+func TestTTLReplacesOnlyWhenTheDurationChanges(t *testing.T) {
+	for _, tc := range []struct {
+		state, plan types.String
+		replace     bool
+	}{
+		{types.StringValue("2h0m0s"), types.StringValue("2h"), false},
+		{types.StringValue("2h"), types.StringValue("120m"), false},
+		{types.StringValue("2h"), types.StringValue("3h"), true},
+		{types.StringNull(), types.StringValue("1h"), false},
+		{types.StringValue("1h"), types.StringNull(), true},
+	} {
+		resp := &stringplanmodifier.RequiresReplaceIfFuncResponse{}
+		sameDurationKeeps(context.Background(), planmodifier.StringRequest{StateValue: tc.state, PlanValue: tc.plan}, resp)
+		if resp.RequiresReplace != tc.replace {
+			t.Errorf("%s -> %s: replace = %t, want %t", tc.state, tc.plan, resp.RequiresReplace, tc.replace)
+		}
+	}
+}
