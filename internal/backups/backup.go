@@ -7,7 +7,6 @@ package backups
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -125,7 +124,7 @@ func (r Runner) checkLocation(ctx context.Context, name string) error {
 		return fmt.Errorf("backup_location: read %q: %w", name, err)
 	}
 	if bsl.Status.Phase != velerov1.BackupStorageLocationPhaseAvailable {
-		return fmt.Errorf("backup_location: %q is %s, not Available: %s", name, phaseOrUnknown(string(bsl.Status.Phase)), bsl.Status.Message)
+		return fmt.Errorf("backup_location: %q is %s, not Available: %s", name, PhaseOrNew(string(bsl.Status.Phase)), bsl.Status.Message)
 	}
 	if bsl.Spec.AccessMode == velerov1.BackupStorageLocationAccessModeReadOnly {
 		return fmt.Errorf("backup_location: %q is ReadOnly: back up to a ReadWrite location", name)
@@ -243,7 +242,7 @@ func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*s
 	var problems []string
 	if b.Status.Phase != velerov1.BackupPhaseCompleted {
 		problems = append(problems, fmt.Sprintf("Velero finished the backup as %s (%d errors, %d warnings)%s",
-			phaseOrUnknown(string(b.Status.Phase)), b.Status.Errors, b.Status.Warnings, validationErrors(b.Status.ValidationErrors)))
+			PhaseOrNew(string(b.Status.Phase)), b.Status.Errors, b.Status.Warnings, validationErrors(b.Status.ValidationErrors)))
 	}
 	if hs := b.Status.HookStatus; hs != nil && hs.HooksFailed > 0 {
 		problems = append(problems, fmt.Sprintf("%d of %d hooks failed", hs.HooksFailed, hs.HooksAttempted))
@@ -265,7 +264,7 @@ func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*s
 			case !ok:
 				problems = append(problems, fmt.Sprintf("component %s: no PodVolumeBackup for volume %s of pod %s: the volume was not captured", p.Component, want.Volume, want.Pod))
 			case pvb.Status.Phase != velerov1.PodVolumeBackupPhaseCompleted:
-				problems = append(problems, fmt.Sprintf("component %s: PodVolumeBackup of volume %s of pod %s is %s: %s", p.Component, want.Volume, want.Pod, phaseOrUnknown(string(pvb.Status.Phase)), pvb.Status.Message))
+				problems = append(problems, fmt.Sprintf("component %s: PodVolumeBackup of volume %s of pod %s is %s: %s", p.Component, want.Volume, want.Pod, PhaseOrNew(string(pvb.Status.Phase)), pvb.Status.Message))
 			case pvb.Status.Progress.BytesDone <= 0 && pvb.Status.Progress.TotalBytes <= 0:
 				problems = append(problems, fmt.Sprintf("component %s: volume %s of pod %s was captured empty (0 bytes): a backup that captured nothing is a failure", p.Component, want.Volume, want.Pod))
 			default:
@@ -538,7 +537,8 @@ func validationErrors(errs []string) string {
 	return ": " + strings.Join(errs, "; ")
 }
 
-func phaseOrUnknown(phase string) string {
+// PhaseOrNew names a phase Velero has not set yet "New", as Velero's own CLI does.
+func PhaseOrNew(phase string) string {
 	if phase == "" {
 		return "New"
 	}
@@ -546,9 +546,6 @@ func phaseOrUnknown(phase string) string {
 }
 
 func boolPtr(b bool) *bool { return &b }
-
-// ErrNotFound reports a Backup or Restore that does not exist (anymore).
-var ErrNotFound = errors.New("not found")
 
 // DeleteBackup removes a backup's data through a DeleteBackupRequest (the only real delete:
 // deleting the Backup object alone lets backup sync bring it back) and waits until the Backup

@@ -53,7 +53,7 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 		return nil, err
 	}
 	if backup.Status.Phase != velerov1.BackupPhaseCompleted {
-		return nil, fmt.Errorf("backup_name: backup %q is %s, not Completed: restore from a complete backup", backup.Name, phaseOrUnknown(string(backup.Status.Phase)))
+		return nil, fmt.Errorf("backup_name: backup %q is %s, not Completed: restore from a complete backup", backup.Name, PhaseOrNew(string(backup.Status.Phase)))
 	}
 	source := req.SourceNamespace
 	if source == "" {
@@ -183,7 +183,7 @@ func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *R
 	var problems []string
 	if rs.Status.Phase != velerov1.RestorePhaseCompleted || rs.Status.Errors > 0 {
 		problems = append(problems, fmt.Sprintf("Velero finished the restore as %s (%d errors, %d warnings)%s",
-			phaseOrUnknown(string(rs.Status.Phase)), rs.Status.Errors, rs.Status.Warnings, validationErrors(rs.Status.ValidationErrors)))
+			PhaseOrNew(string(rs.Status.Phase)), rs.Status.Errors, rs.Status.Warnings, validationErrors(rs.Status.ValidationErrors)))
 	}
 	// hooksAttempted is not reliable in Velero 1.18 (a second finalizer pass can reset it to 0);
 	// a failed hook with onError Fail shows as an error of the restore, checked above.
@@ -218,7 +218,7 @@ func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *R
 			case !ok:
 				problems = append(problems, fmt.Sprintf("component %s: volume %s of pod %s was not restored (no PodVolumeRestore)", p.Component, pvb.Spec.Volume, pvb.Spec.Pod.Name))
 			case pvr.Status.Phase != velerov1.PodVolumeRestorePhaseCompleted:
-				problems = append(problems, fmt.Sprintf("component %s: PodVolumeRestore of volume %s of pod %s is %s: %s", p.Component, pvb.Spec.Volume, pvb.Spec.Pod.Name, phaseOrUnknown(string(pvr.Status.Phase)), pvr.Status.Message))
+				problems = append(problems, fmt.Sprintf("component %s: PodVolumeRestore of volume %s of pod %s is %s: %s", p.Component, pvb.Spec.Volume, pvb.Spec.Pod.Name, PhaseOrNew(string(pvr.Status.Phase)), pvr.Status.Message))
 			default:
 				report.Bytes += max(pvr.Status.Progress.BytesDone, pvr.Status.Progress.TotalBytes)
 				if !slices.Contains(report.Pods, pvb.Spec.Pod.Name) {

@@ -197,10 +197,6 @@ func generatedBackupName(namespace string, now time.Time) string {
 	return namespace + suffix
 }
 
-func (r *backupResource) runner() backups.Runner {
-	return backups.Runner{Kube: r.data.kube, RESTConfig: r.data.restConfig, Velero: r.data.velero, Locations: r.data.locations()}
-}
-
 func (r *backupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan backupModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -233,7 +229,7 @@ func (r *backupResource) Create(ctx context.Context, req resource.CreateRequest,
 		Name: plan.Name.ValueString(), Namespace: plan.Namespace.ValueString(), Location: plan.BackupLocation.ValueString(),
 		Components: components, TTL: ttl, Labels: labels,
 	}
-	runner := r.runner()
+	runner := r.data.runner()
 	plans, pods, err := runner.PlanBackup(ctx, request)
 	if err != nil {
 		addProblems(&resp.Diagnostics, "Backup preflight failed: nothing was created", err)
@@ -297,7 +293,7 @@ func (r *backupResource) Update(ctx context.Context, req resource.UpdateRequest,
 // waitAndVerify waits for the backup by watching it, then proves it. An interrupted wait
 // (Ctrl-C) is a warning, not an error, so the resource is not tainted: the next apply resumes.
 func (r *backupResource) waitAndVerify(ctx context.Context, m *backupModel, components []strategy.Component, diags *diag.Diagnostics) {
-	runner := r.runner()
+	runner := r.data.runner()
 	name := m.Name.ValueString()
 	backup, err := runner.WaitBackup(ctx, name)
 	if backup != nil {
@@ -368,7 +364,7 @@ func (r *backupResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := r.runner().DeleteBackup(ctx, state.Name.ValueString()); err != nil {
+	if err := r.data.runner().DeleteBackup(ctx, state.Name.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Cannot delete the backup", err.Error())
 	}
 }
@@ -432,15 +428,7 @@ func timeString(t *metav1.Time) types.String {
 }
 
 func capturedValue(reports []backups.ComponentReport, diags *diag.Diagnostics) types.Map {
-	list := func(values []string) types.List {
-		elems := make([]attr.Value, len(values))
-		for i, v := range values {
-			elems[i] = types.StringValue(v)
-		}
-		l, d := types.ListValue(types.StringType, elems)
-		diags.Append(d...)
-		return l
-	}
+	list := func(values []string) types.List { return stringList(values, diags) }
 	out := map[string]attr.Value{}
 	for _, rep := range reports {
 		obj, d := types.ObjectValue(capturedAttrTypes, map[string]attr.Value{
@@ -487,20 +475,13 @@ func waitSucceeded(diags *diag.Diagnostics, what, name, phase string, err error)
 	case errors.Is(err, context.DeadlineExceeded):
 		diags.AddError("Timed out waiting for the "+what,
 			fmt.Sprintf("Velero %s %q did not finish within the timeout (it is %s). Raise timeouts.create, or check the Velero server "+
-				"and its node-agent.", what, name, phaseOrNew(phase)))
+				"and its node-agent.", what, name, backups.PhaseOrNew(phase)))
 		return false
 	case err != nil:
 		diags.AddError("Cannot wait for the "+what, err.Error())
 		return false
 	}
 	return true
-}
-
-func phaseOrNew(phase string) string {
-	if phase == "" {
-		return "New"
-	}
-	return phase
 }
 
 // sameDurationKeeps asks for replacement only when the planned duration differs from the

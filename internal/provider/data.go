@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
 	"github.com/styrmin/terraform-provider-styrmin/internal/kubeconn"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -202,6 +203,11 @@ func (d *providerData) connect(ctx context.Context) {
 	}
 	d.kube = kube
 	d.velero = velero.NewClient(dyn, d.veleroNamespace)
+}
+
+// runner runs backups and restores with this provider's connection.
+func (d *providerData) runner() backups.Runner {
+	return backups.Runner{Kube: d.kube, RESTConfig: d.restConfig, Velero: d.velero, Locations: d.locations()}
 }
 
 func (d *providerData) locations() velero.Locations {

@@ -147,15 +147,7 @@ func (d *driverSpecDataSource) Read(ctx context.Context, req datasource.ReadRequ
 
 func componentsValue(driver *driverspec.Driver) (types.Map, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	list := func(values []string) types.List {
-		elems := make([]attr.Value, len(values))
-		for i, v := range values {
-			elems[i] = types.StringValue(v)
-		}
-		l, d := types.ListValue(types.StringType, elems)
-		diags.Append(d...)
-		return l
-	}
+	list := func(values []string) types.List { return stringList(values, &diags) }
 	components := map[string]attr.Value{}
 	for _, c := range driver.SortedComponents() {
 		selector := map[string]attr.Value{}
@@ -187,4 +179,15 @@ func componentsValue(driver *driverspec.Driver) (types.Map, diag.Diagnostics) {
 	m, d := types.MapValue(types.ObjectType{AttrTypes: componentAttrTypes}, components)
 	diags.Append(d...)
 	return m, diags
+}
+
+// stringList is values as a Terraform list; nil gives an empty list, not a null one.
+func stringList(values []string, diags *diag.Diagnostics) types.List {
+	elems := make([]attr.Value, len(values))
+	for i, v := range values {
+		elems[i] = types.StringValue(v)
+	}
+	l, d := types.ListValue(types.StringType, elems)
+	diags.Append(d...)
+	return l
 }

@@ -159,10 +159,6 @@ func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 }
 
-func (r *restoreResource) runner() backups.Runner {
-	return backups.Runner{Kube: r.data.kube, RESTConfig: r.data.restConfig, Velero: r.data.velero, Locations: r.data.locations()}
-}
-
 func (m restoreModel) request(ctx context.Context, diags *diag.Diagnostics) (backups.RestoreRequest, bool) {
 	components, ok := strategyComponents(ctx, m.Components, diags)
 	if !ok {
@@ -206,7 +202,7 @@ func (r *restoreResource) Create(ctx context.Context, req resource.CreateRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	runner := r.runner()
+	runner := r.data.runner()
 	restorePlan, err := runner.PlanRestore(ctx, request)
 	if err != nil {
 		addProblems(&resp.Diagnostics, "Restore preflight failed: nothing was created", err)
@@ -273,7 +269,7 @@ func (r *restoreResource) Update(ctx context.Context, req resource.UpdateRequest
 }
 
 func (r *restoreResource) waitAndVerify(ctx context.Context, m *restoreModel, plan *backups.RestorePlan, diags *diag.Diagnostics) {
-	runner := r.runner()
+	runner := r.data.runner()
 	name := m.Name.ValueString()
 	restore, err := runner.WaitRestore(ctx, name)
 	if restore != nil {
