@@ -355,13 +355,23 @@ const (
 )
 
 func (r Runner) backupReasons(ctx context.Context, b *velerov1.Backup) []string {
+	return r.reasons(ctx, b.Spec.StorageLocation, velero.BackupResultsKey(b.Name), velero.BackupLogKey(b.Name))
+}
+
+// reasons quotes the errors of a results file and the lines of a log that explain a failed
+// hook, reading both from the location's bucket with one client.
+func (r Runner) reasons(ctx context.Context, location, resultsKey, logKey string) []string {
+	store, err := r.Locations.OpenStore(ctx, location)
+	if err != nil {
+		return []string{"(results file not readable: " + err.Error() + ")"}
+	}
 	var reasons []string
-	if res, err := r.Locations.BackupResults(ctx, b.Spec.StorageLocation, b.Name); err == nil {
+	if res, err := store.Results(ctx, resultsKey); err == nil {
 		reasons = append(reasons, res.Errors.Lines()...)
 	} else {
 		reasons = append(reasons, "(results file not readable: "+err.Error()+")")
 	}
-	if lines, err := r.Locations.BackupLogLines(ctx, b.Spec.StorageLocation, b.Name, mentionsHook, maxLogLines); err == nil {
+	if lines, err := store.LogLines(ctx, logKey, mentionsHook, maxLogLines); err == nil {
 		reasons = append(reasons, hookReasons(lines)...)
 	}
 	if len(reasons) > maxReasons {

@@ -237,22 +237,10 @@ func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *R
 	return reports, nil
 }
 
+// restoreReasons: post-restore hooks run after Velero uploaded the restore's log, so their
+// output is in the Velero server's log only; the results file still names the failed hook.
 func (r Runner) restoreReasons(ctx context.Context, rs *velerov1.Restore, location string) []string {
-	var reasons []string
-	if res, err := r.Locations.RestoreResults(ctx, location, rs.Name); err == nil {
-		reasons = append(reasons, res.Errors.Lines()...)
-	} else {
-		reasons = append(reasons, "(results file not readable: "+err.Error()+")")
-	}
-	// Post-restore hooks run after Velero uploaded the restore's log, so their output is in the
-	// Velero server's log only; the results file still names the failed hook.
-	if lines, err := r.Locations.RestoreLogLines(ctx, location, rs.Name, mentionsHook, maxLogLines); err == nil {
-		reasons = append(reasons, hookReasons(lines)...)
-	}
-	if len(reasons) > maxReasons {
-		reasons = append(reasons[:maxReasons], fmt.Sprintf("... and %d more", len(reasons)-maxReasons))
-	}
-	return reasons
+	return r.reasons(ctx, location, velero.RestoreResultsKey(rs.Name), velero.RestoreLogKey(rs.Name))
 }
 
 func recordNames(records map[string]ComponentRecord) string {

@@ -55,29 +55,46 @@ type Results struct {
 	Warnings Messages `json:"warnings"`
 }
 
-// BackupResults reads <prefix>/backups/<name>/<name>-results.gz from the location's bucket.
-func (l Locations) BackupResults(ctx context.Context, location, backup string) (*Results, error) {
-	return l.readResults(ctx, location, path.Join("backups", backup, backup+"-results.gz"))
+// Object keys, relative to a location's prefix, of what Velero writes for a backup or restore.
+func BackupResultsKey(backup string) string {
+	return path.Join("backups", backup, backup+"-results.gz")
+}
+func BackupLogKey(backup string) string { return path.Join("backups", backup, backup+"-logs.gz") }
+func RestoreResultsKey(restore string) string {
+	return path.Join("restores", restore, "restore-"+restore+"-results.gz")
+}
+func RestoreLogKey(restore string) string {
+	return path.Join("restores", restore, "restore-"+restore+"-logs.gz")
 }
 
-// RestoreResults reads <prefix>/restores/<name>/restore-<name>-results.gz.
-func (l Locations) RestoreResults(ctx context.Context, location, restore string) (*Results, error) {
-	return l.readResults(ctx, location, path.Join("restores", restore, "restore-"+restore+"-results.gz"))
+// Store is a location's bucket, opened once with the location's own credentials (the ones
+// Velero uses) for reading several of its files.
+type Store struct {
+	client *s3.Client
+	bucket string
+	prefix string
 }
 
-// BackupLogLines returns up to max lines of the backup's log that keep reports true for
-// (hook output is logged there).
-func (l Locations) BackupLogLines(ctx context.Context, location, backup string, keep func(string) bool, max int) ([]string, error) {
-	return l.readLogLines(ctx, location, path.Join("backups", backup, backup+"-logs.gz"), keep, max)
+// OpenStore reads the location and its credentials and makes an S3 client for its bucket.
+func (l Locations) OpenStore(ctx context.Context, location string) (*Store, error) {
+	loc, _, err := l.Read(ctx, location)
+	if err != nil {
+		return nil, fmt.Errorf("backup storage location %s: %w", location, err)
+	}
+	client, err := objectstore.NewClient(objectstore.Location{
+		Endpoint: loc.Endpoint, Region: loc.Region, Bucket: loc.Bucket, Prefix: loc.Prefix,
+		ForcePathStyle: loc.ForcePathStyle, CACertPEM: []byte(loc.CACert),
+		AccessKeyID: loc.AccessKeyID, SecretAccessKey: loc.SecretAccessKey,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{client: client, bucket: loc.Bucket, prefix: strings.Trim(loc.Prefix, "/")}, nil
 }
 
-// RestoreLogLines is BackupLogLines for a restore.
-func (l Locations) RestoreLogLines(ctx context.Context, location, restore string, keep func(string) bool, max int) ([]string, error) {
-	return l.readLogLines(ctx, location, path.Join("restores", restore, "restore-"+restore+"-logs.gz"), keep, max)
-}
-
-func (l Locations) readResults(ctx context.Context, location, key string) (*Results, error) {
-	body, err := l.openObject(ctx, location, key)
+// Results reads a gzipped results file.
+func (s *Store) Results(ctx context.Context, key string) (*Results, error) {
+	body, err := s.open(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +106,9 @@ func (l Locations) readResults(ctx context.Context, location, key string) (*Resu
 	return &r, nil
 }
 
-func (l Locations) readLogLines(ctx context.Context, location, key string, keep func(string) bool, max int) ([]string, error) {
-	body, err := l.openObject(ctx, location, key)
+// LogLines returns up to max lines of a gzipped log that keep reports true for.
+func (s *Store) LogLines(ctx context.Context, key string, keep func(string) bool, max int) ([]string, error) {
+	body, err := s.open(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -106,33 +124,20 @@ func (l Locations) readLogLines(ctx context.Context, location, key string, keep 
 	return lines, scanner.Err()
 }
 
-// openObject opens a gzipped object under the location's prefix with the location's own
-// credentials (the ones Velero uses).
-func (l Locations) openObject(ctx context.Context, location, key string) (io.ReadCloser, error) {
-	loc, _, err := l.Read(ctx, location)
-	if err != nil {
-		return nil, fmt.Errorf("backup storage location %s: %w", location, err)
-	}
-	client, err := objectstore.NewClient(objectstore.Location{
-		Endpoint: loc.Endpoint, Region: loc.Region, Bucket: loc.Bucket, Prefix: loc.Prefix,
-		ForcePathStyle: loc.ForcePathStyle, CACertPEM: []byte(loc.CACert),
-		AccessKeyID: loc.AccessKeyID, SecretAccessKey: loc.SecretAccessKey,
-	}, nil)
-	if err != nil {
-		return nil, err
-	}
+// open opens a gzipped object under the location's prefix.
+func (s *Store) open(ctx context.Context, key string) (io.ReadCloser, error) {
 	full := key
-	if p := strings.Trim(loc.Prefix, "/"); p != "" {
-		full = p + "/" + key
+	if s.prefix != "" {
+		full = s.prefix + "/" + key
 	}
-	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(full)})
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(full)})
 	if err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s: %w", loc.Bucket, full, err)
+		return nil, fmt.Errorf("read s3://%s/%s: %w", s.bucket, full, err)
 	}
 	gz, err := gzip.NewReader(out.Body)
 	if err != nil {
 		out.Body.Close()
-		return nil, fmt.Errorf("read s3://%s/%s: %w", loc.Bucket, full, err)
+		return nil, fmt.Errorf("read s3://%s/%s: %w", s.bucket, full, err)
 	}
 	return struct {
 		io.Reader
