@@ -99,6 +99,20 @@ func (a *sampleApp) fingerprint(ns string) map[string]string {
 	}
 }
 
+// cloneMatches checks that every component's data in the clone equals the data at backup time.
+func (a *sampleApp) cloneMatches(clone string, atBackup map[string]string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		a.waitRunning(clone)
+		got := a.fingerprint(clone)
+		for _, c := range sampleComponents {
+			if got[c] != atBackup[c] {
+				return fmt.Errorf("component %s: the clone holds %q, the source held %q at backup time", c, got[c], atBackup[c])
+			}
+		}
+		return nil
+	}
+}
+
 func driverSpecPath(t *testing.T) string {
 	t.Helper()
 	p, err := filepath.Abs("../../examples/sample-app/driver.styrmin.yml")
@@ -185,16 +199,7 @@ func TestAccBackupRestore_roundTrip(t *testing.T) {
 					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("phase"), knownvalue.StringExact("Completed")),
 					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
 				},
-				Check: func(*terraform.State) error {
-					app.waitRunning(clone)
-					got := app.fingerprint(clone)
-					for _, c := range sampleComponents {
-						if got[c] != atBackup[c] {
-							return fmt.Errorf("component %s: the clone holds %q, the source held %q at backup time", c, got[c], atBackup[c])
-						}
-					}
-					return nil
-				},
+				Check: app.cloneMatches(clone, atBackup),
 			},
 			{ // import by the Velero backup's name. Not recoverable from Velero: the components (the
 				// driver file's), the provider-side settings, and ttl's spelling ("1h" is "1h0m0s").
@@ -299,16 +304,7 @@ resource "styrmin_restore" "clone" {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
 			},
-			Check: func(*terraform.State) error {
-				app.waitRunning(clone)
-				got := app.fingerprint(clone)
-				for _, c := range sampleComponents {
-					if got[c] != atBackup[c] {
-						return fmt.Errorf("component %s: the clone holds %q, the source held %q at backup time", c, got[c], atBackup[c])
-					}
-				}
-				return nil
-			},
+			Check: app.cloneMatches(clone, atBackup),
 		}},
 	})
 }
