@@ -17,10 +17,16 @@ import (
 const usage = `usage: styrmin-sandbox [-repo DIR] COMMAND
 
 commands:
-  up       build what is missing, start every component, wait until ready, write .sandbox/env
-  down     stop everything the stack started and remove its mounts, network and state
-  status   show each component and its health (exit 1 if not all up)
+  up         build what is missing, start every component, wait until ready, write .sandbox/env;
+             refuses when the machine's stack belongs to another checkout (one stack per machine)
+  down       stop everything this checkout's stack started and remove its mounts, network and
+             state; touches nothing of another checkout's stack
+  down -orphaned
+             also remove a stack whose checkout is gone, or stack parts no checkout claims
+  status     show each component and its health (exit 1 if not all up)
   leftovers  list anything of the stack still present (exit 1 if any)
+  unguard    remove the guard routes that keep the stack's addresses on this machine (they
+             outlive down on purpose; only when no local stack will run here again)
 `
 
 func main() {
@@ -28,7 +34,7 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Minute, "give up after this long")
 	flag.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	flag.Parse()
-	if flag.NArg() != 1 {
+	if flag.NArg() < 1 || (flag.NArg() > 1 && flag.Arg(0) != "down") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -45,7 +51,12 @@ func main() {
 	case "up":
 		err = sandbox.Up(ctx, layout, os.Stdout)
 	case "down":
-		err = sandbox.Down(context.WithoutCancel(ctx), layout, os.Stdout)
+		opts := flag.NewFlagSet("down", flag.ExitOnError)
+		orphaned := opts.Bool("orphaned", false, "also remove a stack whose checkout is gone, or stack parts no checkout claims")
+		_ = opts.Parse(flag.Args()[1:])
+		err = sandbox.Down(context.WithoutCancel(ctx), layout, os.Stdout, sandbox.DownOptions{Orphaned: *orphaned})
+	case "unguard":
+		err = sandbox.Unguard(ctx, layout)
 	case "status":
 		var ok bool
 		ok, err = sandbox.Status(ctx, layout, os.Stdout)

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/sandbox/images"
 )
 
 // recipe builds third-party binaries from a wrapper module under tools/, which pins their versions
@@ -126,7 +128,7 @@ func (l Layout) build(ctx context.Context, r recipe, log io.Writer) (string, err
 		args = append(args, "-ldflags", r.Ldflags)
 	}
 	args = append(args, r.Packages...)
-	if err := l.goCommand(ctx, modDir, log, args...); err != nil {
+	if err := l.goCommand(ctx, modDir, args...); err != nil {
 		return "", fmt.Errorf("build %s: %w (log: %s)", r.Name, err, l.LogFile("build"))
 	}
 	_ = os.RemoveAll(out)
@@ -138,14 +140,14 @@ func (l Layout) build(ctx context.Context, r recipe, log io.Writer) (string, err
 }
 
 // goCommand runs the go tool with static linking; its output goes to the build log.
-func (l Layout) goCommand(ctx context.Context, dir string, log io.Writer, args ...string) error {
+func (l Layout) goCommand(ctx context.Context, dir string, args ...string) error {
 	logFile, err := os.OpenFile(l.LogFile("build"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "==== %s (in %s): go %s\n", time.Now().Format(time.RFC3339), dir, strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, goTool(), args...)
+	cmd := exec.CommandContext(ctx, images.GoTool(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -153,13 +155,6 @@ func (l Layout) goCommand(ctx context.Context, dir string, log io.Writer, args .
 		return fmt.Errorf("go %s: %w", args[0], err)
 	}
 	return nil
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 func complete(dir string, binaries []string) bool {
@@ -189,7 +184,7 @@ func (l Layout) terraformBinary(ctx context.Context, log io.Writer) (string, err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, goTool(), "install", "github.com/hashicorp/terraform@"+TerraformFallback)
+	cmd := exec.CommandContext(ctx, images.GoTool(), "install", "github.com/hashicorp/terraform@"+TerraformFallback)
 	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -20,14 +20,12 @@ var hostPackages = map[string]string{
 	"/usr/sbin/ip":        "iproute2",
 	"/usr/bin/mmdebstrap": "mmdebstrap",
 	"/usr/bin/dpkg-deb":   "dpkg",
+	"/usr/bin/shellcheck": "shellcheck",
 }
 
 // ensureHostPackages installs the Debian packages that are missing, so a fresh machine needs
 // nothing installed by hand.
 func ensureHostPackages(ctx context.Context, log io.Writer) error {
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("the local stack runs a kubelet, containerd and a bridge: run it as root")
-	}
 	missing := map[string]bool{}
 	for file, pkg := range hostPackages {
 		if _, err := os.Stat(file); err != nil {

@@ -9,6 +9,73 @@ import (
 
 // The stack's network is one link-local bridge that the host and every pod sit on. Pods get no
 // default route, so they can reach only that subnet and the service IP routed through the host.
+//
+// Guard routes keep every address of the stack on this machine: an unreachable route for each of
+// its ranges, with a metric above the kernel's route for the bridge (metric 0), so the kernel uses
+// a guard only when the bridge does not serve the range: its address removed, the bridge deleted,
+// the stack down. Without them a connection to the API server's address (a stale kubeconfig, a
+// component still running) would follow the default route off the machine. They are added before
+// the bridge and never removed by down: they cost nothing, and go with a reboot or `unguard`.
+
+// guardRanges are the stack's link-local ranges: the bridge with its pods, and the services.
+var guardRanges = []string{PodSubnet, ServiceSubnet}
+
+// GuardMetric is the guard routes' metric; the bridge's own route (metric 0) wins while it exists.
+const GuardMetric = 4096
+
+func guardRoute(verb, cidr string) []string {
+	return []string{"route", verb, "unreachable", cidr, "metric", fmt.Sprint(GuardMetric)}
+}
+
+// guardUp adds the guard routes; `replace` makes it idempotent.
+func guardUp(ctx context.Context) error {
+	for _, cidr := range guardRanges {
+		if _, err := run(ctx, "ip", guardRoute("replace", cidr)...); err != nil {
+			return fmt.Errorf("network: guard route for %s: %w", cidr, err)
+		}
+	}
+	return nil
+}
+
+// GuardDown removes the guard routes. Only for a machine where no local stack will run again.
+func GuardDown(ctx context.Context) error {
+	for _, cidr := range guardRanges {
+		if missingGuard(ctx, cidr) {
+			continue
+		}
+		if _, err := run(ctx, "ip", guardRoute("del", cidr)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MissingGuards lists the stack's ranges that have no guard route.
+func MissingGuards(ctx context.Context) []string {
+	var missing []string
+	for _, cidr := range guardRanges {
+		if missingGuard(ctx, cidr) {
+			missing = append(missing, cidr)
+		}
+	}
+	return missing
+}
+
+func missingGuard(ctx context.Context, cidr string) bool {
+	out, _ := run(ctx, "ip", "-o", "route", "show", "table", "main", "type", "unreachable")
+	for _, line := range strings.Split(out, "\n") {
+		if isGuardRoute(line) && strings.Contains(line, cidr+" ") {
+			return false
+		}
+	}
+	return true
+}
+
+// isGuardRoute tells a guard route from the other routes of the stack's ranges in `ip route` output.
+func isGuardRoute(line string) bool {
+	f := strings.Fields(line)
+	return len(f) >= 4 && f[0] == "unreachable" && f[2] == "metric" && f[3] == fmt.Sprint(GuardMetric)
+}
 
 // serviceDNAT sends pods' connections to the "kubernetes" service IP to the API server.
 var serviceDNAT = []string{
@@ -18,6 +85,9 @@ var serviceDNAT = []string{
 }
 
 func networkUp(ctx context.Context) error {
+	if err := guardUp(ctx); err != nil {
+		return err
+	}
 	if _, err := net.InterfaceByName(BridgeName); err != nil {
 		if _, err := run(ctx, "ip", "link", "add", BridgeName, "type", "bridge"); err != nil {
 			return fmt.Errorf("network: create bridge: %w", err)
@@ -32,14 +102,6 @@ func networkUp(ctx context.Context) error {
 	if _, err := run(ctx, "ip", "link", "set", BridgeName, "up"); err != nil {
 		return fmt.Errorf("network: bridge up: %w", err)
 	}
-	// Guard: the host never routes the service range anywhere (its default route leads off the
-	// machine). A host process dialing the service IP gets "unreachable" at once.
-	routes, _ := run(ctx, "ip", "route", "show", "table", "main", "type", "unreachable")
-	if !strings.Contains(routes, ServiceSubnet) {
-		if _, err := run(ctx, "ip", "route", "add", "unreachable", ServiceSubnet); err != nil {
-			return fmt.Errorf("network: guard route: %w", err)
-		}
-	}
 	if _, err := run(ctx, "iptables", natRule("-C", serviceDNAT)...); err != nil {
 		if _, err := run(ctx, "iptables", natRule("-A", serviceDNAT)...); err != nil {
 			return fmt.Errorf("network: service DNAT rule: %w", err)
@@ -52,7 +114,8 @@ func natRule(verb string, spec []string) []string {
 	return append([]string{"-t", "nat", verb, "PREROUTING"}, spec...)
 }
 
-// networkDown removes exactly what networkUp added; it is safe to run when nothing is there.
+// networkDown removes what networkUp added but the guard routes; it is safe to run when nothing is
+// there. It also removes the unguarded service route that stacks made before the guards.
 func networkDown(ctx context.Context) error {
 	var errs []string
 	for _, rule := range taggedRules(ctx) {
@@ -61,8 +124,8 @@ func networkDown(ctx context.Context) error {
 			errs = append(errs, err.Error())
 		}
 	}
-	if routes, _ := run(ctx, "ip", "route", "show", "table", "main", "type", "unreachable"); strings.Contains(routes, ServiceSubnet) {
-		if _, err := run(ctx, "ip", "route", "del", "unreachable", ServiceSubnet); err != nil {
+	for _, line := range stackRoutes(ctx) {
+		if _, err := run(ctx, "ip", append([]string{"route", "del"}, strings.Fields(line)...)...); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -100,7 +163,28 @@ func unquote(args []string) []string {
 	return args
 }
 
-// NetworkLeftovers describes what of the stack's network still exists (empty when clean).
+// stackRoutes lists the main table's routes for the stack's ranges other than the guards and the
+// kernel's own route of the bridge, in `ip -o route` form.
+func stackRoutes(ctx context.Context) []string {
+	out, _ := run(ctx, "ip", "-o", "route", "show", "table", "main")
+	var lines []string
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || isGuardRoute(line) || strings.Contains(line, "proto kernel") {
+			continue
+		}
+		for _, cidr := range guardRanges {
+			if strings.Contains(line, cidr) {
+				lines = append(lines, line)
+				break
+			}
+		}
+	}
+	return lines
+}
+
+// NetworkLeftovers describes what of the stack's network still exists (empty when clean); the
+// guard routes are kept on purpose and not listed.
 func NetworkLeftovers(ctx context.Context) []string {
 	var left []string
 	if _, err := net.InterfaceByName(BridgeName); err == nil {
@@ -109,12 +193,22 @@ func NetworkLeftovers(ctx context.Context) []string {
 	for _, r := range taggedRules(ctx) {
 		left = append(left, "iptables rule: "+r)
 	}
-	if routes, _ := run(ctx, "ip", "route", "show", "table", "all"); routes != "" {
-		for _, line := range strings.Split(routes, "\n") {
-			if strings.Contains(line, ServiceSubnet) || strings.Contains(line, PodSubnet) {
-				left = append(left, "route: "+line)
-			}
-		}
+	for _, r := range stackRoutes(ctx) {
+		left = append(left, "route: "+r)
 	}
 	return left
+}
+
+// RouteTo is the kernel's route for ip as `ip route get` prints its first line, or "unreachable"
+// when the kernel has none (a guard route).
+func RouteTo(ctx context.Context, ip string) string {
+	out, err := run(ctx, "ip", "route", "get", ip)
+	if err != nil {
+		if strings.Contains(out, "No route to host") {
+			return "unreachable"
+		}
+		return err.Error()
+	}
+	first, _, _ := strings.Cut(out, "\n")
+	return strings.TrimSpace(first)
 }

@@ -47,7 +47,7 @@ func (l Layout) start(d daemon) (bool, error) {
 	fmt.Fprintf(logFile, "\n==== %s: %s %s\n", time.Now().Format(time.RFC3339), d.Path, strings.Join(d.Args, " "))
 	cmd := exec.Command(d.Path, d.Args...)
 	cmd.Dir = d.Dir
-	cmd.Env = append(baseEnv(), d.Env...)
+	cmd.Env = append(append(baseEnv(), stackDirEnv+"="+l.Dir), d.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

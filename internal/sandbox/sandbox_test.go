@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,10 @@ func TestStartAndStopDaemonByPid(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := daemon{Name: "sleeper", Path: "/bin/sh", Args: []string{"-c", "echo started; sleep 60 & wait"}}
+	// The child's command line is unique to this run: other programs on the machine may run a
+	// plain `sleep 60` too.
+	sleep := "sleep 60." + strconv.Itoa(os.Getpid())
+	d := daemon{Name: "sleeper", Path: "/bin/sh", Args: []string{"-c", "echo started; " + sleep + " & wait"}}
 	started, err := l.start(d)
 	if err != nil || !started {
 		t.Fatalf("start: %v %v", started, err)
@@ -78,7 +82,7 @@ func TestStartAndStopDaemonByPid(t *testing.T) {
 	}
 	// The child in the daemon's process group went too.
 	time.Sleep(100 * time.Millisecond)
-	if pids := processesMatching("sleep 60"); len(pids) > 0 {
+	if pids := processesMatching(sleep); len(pids) > 0 {
 		t.Errorf("child of the daemon survived: %v", pids)
 	}
 	if log, _ := os.ReadFile(l.LogFile("sleeper")); !strings.Contains(string(log), "started") {

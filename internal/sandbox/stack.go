@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,8 +19,22 @@ import (
 
 // Up builds what is missing, then starts every component in dependency order and waits for each
 // to be ready. Components already running from an earlier Up are kept, so Up is idempotent.
+//
+// One stack runs per machine: Up refuses, before it touches anything, when another checkout's
+// stack (or what a crashed run of one left) holds the machine, and claims the machine otherwise.
 func Up(ctx context.Context, l Layout, out io.Writer) error {
 	start := time.Now()
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("the local stack runs a kubelet, containerd and a bridge: run it as root")
+	}
+	release, err := lockMachine(l.Dir)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := l.claimMachine(ctx, out); err != nil {
+		return err
+	}
 	if err := ensureHostPackages(ctx, out); err != nil {
 		return err
 	}
@@ -93,6 +108,26 @@ func Up(ctx context.Context, l Layout, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "stack up in %s; use it with: . %s\n", time.Since(start).Round(time.Second), l.EnvFile())
 	return nil
+}
+
+// claimMachine refuses when the machine's stack is another checkout's, and otherwise records that
+// it is this one's.
+func (l Layout) claimMachine(ctx context.Context, out io.Writer) error {
+	m, err := probeMachine(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.conflict(l.Dir); err != nil {
+		return err
+	}
+	claim := Claim{Dir: l.Dir, PID: os.Getpid(), Since: time.Now().UTC()}
+	switch {
+	case m.claim != nil && m.claim.Dir == l.Dir:
+		claim.Since = m.claim.Since
+	case m.claim != nil:
+		fmt.Fprintf(out, "taking over a stale claim of %s: its checkout is gone and nothing of its stack runs\n", m.claim.Repo())
+	}
+	return writeClaim(claim)
 }
 
 // buildEverything builds the Go binaries and the images; the Debian root filesystems download
@@ -200,10 +235,62 @@ type TeardownRecord struct {
 	Time      time.Time       `json:"time"`
 }
 
-// Down stops every process the stack started (by recorded pid), removes its pods, mounts,
-// cgroups, bridge, routes and iptables rules, and deletes its runtime state. Logs, credentials and
-// the build cache stay. It is safe to run at any time.
-func Down(ctx context.Context, l Layout, out io.Writer) error {
+// DownOptions changes what Down may remove.
+type DownOptions struct {
+	// Orphaned also removes a stack whose checkout is gone, or parts of a stack that no checkout
+	// claims (only processes that belong to a local stack are stopped).
+	Orphaned bool
+}
+
+// Down stops the stack of this checkout: every process it started (by recorded pid), its pods,
+// mounts, cgroups, bridge and iptables rule, and its runtime state; then it releases the machine's
+// claim. Logs, credentials, the build cache and the guard routes stay. When the machine's stack
+// belongs to another checkout, Down touches nothing of it. It is safe to run at any time.
+func Down(ctx context.Context, l Layout, out io.Writer, opts DownOptions) error {
+	release, err := lockMachine(l.Dir)
+	if err != nil {
+		return err
+	}
+	defer release()
+	m, err := probeMachine(ctx)
+	if err != nil {
+		return err
+	}
+	owner := m.owner()
+	switch {
+	case owner == l.Dir:
+		return l.teardown(ctx, m, out)
+	case owner == "" && len(m.leftovers()) == 0:
+		// Nothing of any stack is here; clear this checkout's runtime state.
+		return l.teardown(ctx, m, out)
+	case !opts.Orphaned:
+		if err := m.conflict(l.Dir); err != nil {
+			fmt.Fprintf(out, "nothing of this checkout's stack runs; this was left alone:\n%v\n", err)
+			return nil
+		}
+		// A stale claim of a gone checkout that left nothing: drop it.
+		return l.teardown(ctx, m, out)
+	case owner != "" && exists(filepath.Dir(owner)):
+		return fmt.Errorf("the local stack of %s is not orphaned: stop it with  make -C %s sandbox-down", filepath.Dir(owner), filepath.Dir(owner))
+	default:
+		orphan := l
+		if owner != "" {
+			orphan = Layout{RepoDir: filepath.Dir(owner), Dir: owner, CacheDir: l.CacheDir}
+		}
+		fmt.Fprintf(out, "removing an orphaned stack (%s)\n", orDefault(owner, "no checkout claims it"))
+		return orphan.teardown(ctx, m, out)
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// teardown removes everything of the stack of l from the machine (m is what was found there).
+func (l Layout) teardown(ctx context.Context, m machine, out io.Writer) error {
 	rec := TeardownRecord{Dir: l.Dir, Time: time.Now()}
 	var errs []string
 	note := func(err error) {
@@ -234,31 +321,40 @@ func Down(ctx context.Context, l Layout, out io.Writer) error {
 	note(removeCgroups())
 	note(os.RemoveAll(l.StateDir()))
 	note(os.RemoveAll(l.RunDir()))
-	if data, err := json.MarshalIndent(rec, "", "  "); err == nil {
-		note(os.WriteFile(l.TeardownRecord(), data, 0o644))
+	if exists(l.Dir) {
+		if data, err := json.MarshalIndent(rec, "", "  "); err == nil {
+			note(os.WriteFile(l.TeardownRecord(), data, 0o644))
+		}
 	}
 	if left := Leftovers(ctx, l); len(left) > 0 {
 		errs = append(errs, "left behind: "+strings.Join(left, "; "))
+	} else if m.claim != nil {
+		// Released only once nothing is left: until then other checkouts must keep off.
+		note(releaseClaim(m.claim.Dir))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("sandbox down: %s", strings.Join(errs, "\n"))
 	}
-	fmt.Fprintln(out, "stack down: no process, mount, bridge, route or iptables rule left")
+	fmt.Fprintln(out, "stack down: no process, mount, bridge, iptables rule or claim left (the guard routes stay)")
 	return nil
 }
 
 // strayProcesses are processes of the stack that no pid file names: containerd shims (they detach
-// on purpose) and whatever still runs in the kubelet's pod cgroups.
+// on purpose), processes marked as this stack's whose pid file is lost, and whatever still runs in
+// the kubelet's pod cgroups.
 func (l Layout) strayProcesses() []int {
 	pids := processesMatching("containerd-shim", l.ContainerdSocket())
+	for _, p := range stackProcesses() {
+		if p.Dir == l.Dir {
+			pids = append(pids, p.PID)
+		}
+	}
 	for _, dir := range kubepodsCgroups() {
 		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 			if err == nil && d.Name() == "cgroup.procs" {
 				data, _ := os.ReadFile(path)
 				for _, f := range strings.Fields(string(data)) {
-					var pid int
-					fmt.Sscan(f, &pid)
-					if pid > 0 {
+					if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
 						pids = append(pids, pid)
 					}
 				}
@@ -371,4 +467,21 @@ func Leftovers(ctx context.Context, l Layout) []string {
 		left = append(left, "iptables chains KUBE-*")
 	}
 	return left
+}
+
+// Unguard removes the guard routes, refusing while any local stack is on the machine.
+func Unguard(ctx context.Context, l Layout) error {
+	release, err := lockMachine(l.Dir)
+	if err != nil {
+		return err
+	}
+	defer release()
+	m, err := probeMachine(ctx)
+	if err != nil {
+		return err
+	}
+	if m.owner() != "" || len(m.leftovers()) > 0 {
+		return fmt.Errorf("a local stack is on this machine: the guard routes stay while it is (%v)", m.conflict(""))
+	}
+	return GuardDown(ctx)
 }

@@ -13,6 +13,14 @@ import (
 
 // Status prints every component with its pid and a health check, and reports whether all are up.
 func Status(ctx context.Context, l Layout, out io.Writer) (bool, error) {
+	m, err := probeMachine(ctx)
+	if err != nil {
+		return false, err
+	}
+	if owner := m.owner(); owner != "" && owner != l.Dir {
+		fmt.Fprintf(out, "the local stack on this machine is not this checkout's: %v\n", m.conflict(l.Dir))
+		return false, nil
+	}
 	healthy := true
 	for _, name := range reverse(stopOrder) {
 		rec, ok := l.running(name)

@@ -27,7 +27,7 @@ func (b *Builder) Pause(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	goVersion, err := output(ctx, repo, goTool(), "env", "GOVERSION", "GOARCH")
+	goVersion, err := output(ctx, repo, GoTool(), "env", "GOVERSION", "GOARCH")
 	if err != nil {
 		return "", err
 	}
@@ -40,7 +40,7 @@ func (b *Builder) Pause(ctx context.Context) (string, error) {
 		defer os.RemoveAll(tmp)
 		bin := filepath.Join(tmp, "pause")
 		env := []string{"CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off"}
-		if err := b.run(ctx, repo, env, goTool(), "build", "-trimpath", "-buildvcs=false",
+		if err := b.run(ctx, repo, env, GoTool(), "build", "-trimpath", "-buildvcs=false",
 			"-ldflags=-s -w", "-o", bin, "./"+pausePackage); err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (b *Builder) Pause(ctx context.Context) (string, error) {
 func (b *Builder) repoDir(ctx context.Context) (string, error) {
 	dir := b.RepoDir
 	if dir == "" {
-		gomod, err := output(ctx, "", goTool(), "env", "GOMOD")
+		gomod, err := output(ctx, "", GoTool(), "env", "GOMOD")
 		if err != nil {
 			return "", err
 		}
@@ -78,11 +78,15 @@ func (b *Builder) repoDir(ctx context.Context) (string, error) {
 	return dir, nil
 }
 
-func goTool() string {
+// GoTool is the go command that builds the stack's programs: the one on PATH, else the one of
+// the toolchain that built this binary (PATH may lack it, as under sudo's secure_path).
+func GoTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The build's GOROOT is still meaningful: the stack's tool and tests are built on the machine
+	// they run on (make sandbox-tool, go test), never copied elsewhere.
+	return filepath.Join(runtime.GOROOT(), "bin", "go") //nolint:staticcheck // SA1019: fallback only, see above.
 }
 
 // Util builds UtilImage: Debian's static busybox with a /bin symlink per applet, /tmp and a

@@ -1,20 +1,25 @@
-// Package teardowntest proves that `styrmin-sandbox down` left nothing behind. `make test` runs it
-// right after stopping the stack; it fails when no teardown was recorded.
+// Package teardowntest proves that `styrmin-sandbox down` left nothing behind but the guard
+// routes, which keep the stack's addresses on the machine after it. `make test` runs it right
+// after stopping the stack (STYRMIN_TEARDOWN_PROOF=1); it fails when no teardown was recorded.
 package teardowntest
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/styrmin/terraform-provider-styrmin/internal/acctest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/sandbox"
 )
 
 func TestTeardownLeftNothingBehind(t *testing.T) {
+	acctest.Switch(t, "STYRMIN_TEARDOWN_PROOF", "proves the teardown of a stack that was just stopped")
 	layout, err := sandbox.NewLayout("../../..")
 	if err != nil {
 		t.Fatal(err)
@@ -41,13 +46,31 @@ func TestTeardownLeftNothingBehind(t *testing.T) {
 	for _, left := range sandbox.Leftovers(context.Background(), layout) {
 		t.Errorf("left behind: %s", left)
 	}
-	// Nothing listens on the stack's loopback ports any more. (Addresses of the removed bridge are
-	// not dialed: without the bridge the packet would be routed off the machine.)
+	if claim, err := sandbox.ReadClaim(); err != nil || (claim != nil && claim.Dir == layout.Dir) {
+		t.Errorf("the machine's claim is still this checkout's (%+v, %v)", claim, err)
+	}
+	// Nothing listens on the stack's loopback ports any more.
 	for _, port := range []int{sandbox.EtcdClientPort, sandbox.EtcdPeerPort, sandbox.KubeletPort, sandbox.KubeletHealthz,
 		sandbox.ControllerPort, sandbox.SchedulerPort, sandbox.VeleroMetrics} {
 		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 			conn.Close()
 			t.Errorf("127.0.0.1:%d still accepts connections", port)
 		}
+	}
+	// The guards stay: a stale kubeconfig's connection to the API server fails here, at once.
+	if missing := sandbox.MissingGuards(t.Context()); len(missing) > 0 {
+		t.Errorf("no guard route for %v after down", missing)
+	}
+	for _, ip := range []string{sandbox.BridgeAddress, "169.254.123.20", sandbox.KubernetesSvcIP} {
+		if route := sandbox.RouteTo(t.Context(), ip); route != "unreachable" {
+			t.Errorf("after down, route to %s = %q, want only the guard (unreachable)", ip, route)
+		}
+	}
+	api := net.JoinHostPort(sandbox.BridgeAddress, fmt.Sprint(sandbox.APIServerPort))
+	if conn, err := net.DialTimeout("tcp", api, 5*time.Second); !errors.Is(err, syscall.EHOSTUNREACH) {
+		if conn != nil {
+			conn.Close()
+		}
+		t.Errorf("after down, dial %s = %v, want no route to host", api, err)
 	}
 }
