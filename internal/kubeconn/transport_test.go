@@ -261,7 +261,9 @@ func TestWrapTransport_streamsAreNotBuffered(t *testing.T) {
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json;stream=watch")
 		_, _ = io.WriteString(w, `{"type":"ADDED","object":{"kind":"Secret","data":{"k":"`+b64("hidden")+`"}}}`+"\n")
-		w.(http.Flusher).Flush()
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush the watch event: %v", err)
+		}
 		<-release // the watch stays open
 	}))
 	t.Cleanup(server.Close)

@@ -189,7 +189,13 @@ func rootCAs(caCertPEM []byte) (*x509.CertPool, error) {
 }
 
 func defaultHTTPClient(roots *x509.CertPool) *http.Client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// http.DefaultTransport's settings (proxy from the environment, idle connection limits), unless
+	// something has replaced it with a RoundTripper of another type.
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		base = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
+	transport := base.Clone()
 	transport.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	transport.TLSHandshakeTimeout = tlsHandshakeTimeout
 	transport.ResponseHeaderTimeout = responseHeaderTimeout

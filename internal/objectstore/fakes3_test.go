@@ -48,9 +48,9 @@ var minioMessages = map[string]string{
 	"InternalError":                "We encountered an internal error, please try again.",
 }
 
-func newFakeS3(t *testing.T, bucket string, keys ...string) (*fakeS3, *httptest.Server) {
+func newFakeS3(t *testing.T, keys ...string) (*fakeS3, *httptest.Server) {
 	t.Helper()
-	fake := &fakeS3{bucket: bucket, keys: keys, pageSize: 1000}
+	fake := &fakeS3{bucket: testBucket, keys: keys, pageSize: 1000}
 	server := httptest.NewServer(fake)
 	t.Cleanup(server.Close)
 	return fake, server

@@ -117,7 +117,7 @@ func TestStackPreflightRejectsForeignFolder(t *testing.T) {
 	loc := stackLocation(t)
 	putObjects(t, loc, "backups/nightly/velero-backup.json", "foreign/object.txt", "notes.txt")
 	err := runPreflight(t, loc)
-	preflightErr := requireCheck(t, err, CheckPrefix, FieldPrefix)
+	preflightErr := requirePreflightError(t, err, CheckPrefix, FieldPrefix)
 	if want := []string{"foreign/"}; !reflect.DeepEqual(preflightErr.Foreign, want) {
 		t.Errorf("want foreign folders %q, got %q", want, preflightErr.Foreign)
 	}

@@ -50,8 +50,14 @@ func runPreflight(t *testing.T, loc Location) error {
 	return Preflight(ctx, loc)
 }
 
-// requireCheck fails unless err is a *PreflightError of check naming field, and returns it.
-func requireCheck(t *testing.T, err error, check, field string) *PreflightError {
+// requireCheck fails unless err is a *PreflightError of check naming field.
+func requireCheck(t *testing.T, err error, check, field string) {
+	t.Helper()
+	_ = requirePreflightError(t, err, check, field)
+}
+
+// requirePreflightError is requireCheck for a test that goes on to look into the *PreflightError.
+func requirePreflightError(t *testing.T, err error, check, field string) *PreflightError {
 	t.Helper()
 	var preflightErr *PreflightError
 	if !errors.As(err, &preflightErr) {
@@ -74,7 +80,7 @@ func requireContains(t *testing.T, err error, parts ...string) {
 }
 
 func TestPreflightAcceptsVeleroLayout(t *testing.T) {
-	fake, server := newFakeS3(t, testBucket,
+	fake, server := newFakeS3(t,
 		"cluster-1/backups/nightly/velero-backup.json",
 		"cluster-1/kopia/default/kopia.repository",
 		"cluster-1/metadata/revision",
@@ -115,7 +121,7 @@ func TestPreflightAcceptsVeleroLayout(t *testing.T) {
 }
 
 func TestPreflightAcceptsEmptyAndMissingPrefix(t *testing.T) {
-	_, server := newFakeS3(t, testBucket)
+	_, server := newFakeS3(t)
 	loc := testLocation(server.URL)
 	loc.Prefix = "never-used"
 	if err := runPreflight(t, loc); err != nil {
@@ -124,14 +130,14 @@ func TestPreflightAcceptsEmptyAndMissingPrefix(t *testing.T) {
 }
 
 func TestPreflightRejectsForeignFoldersUnderPrefix(t *testing.T) {
-	_, server := newFakeS3(t, testBucket,
+	_, server := newFakeS3(t,
 		"cluster-1/backups/nightly/velero-backup.json",
 		"cluster-1/data/dump.sql",
 		"cluster-1/logs/app.log",
 		"cluster-1/loose.txt",
 	)
 	err := runPreflight(t, testLocation(server.URL))
-	preflightErr := requireCheck(t, err, CheckPrefix, FieldPrefix)
+	preflightErr := requirePreflightError(t, err, CheckPrefix, FieldPrefix)
 	if want := []string{"data/", "logs/"}; !reflect.DeepEqual(preflightErr.Foreign, want) {
 		t.Errorf("want foreign folders %q, got %q", want, preflightErr.Foreign)
 	}
@@ -148,10 +154,10 @@ func TestPreflightListsAtMostTenForeignFolders(t *testing.T) {
 	for i := range 25 {
 		keys = append(keys, "cluster-1/dir"+string(rune('a'+i))+"/x")
 	}
-	fake, server := newFakeS3(t, testBucket, keys...)
+	fake, server := newFakeS3(t, keys...)
 	fake.pageSize = 3
 	err := runPreflight(t, testLocation(server.URL))
-	preflightErr := requireCheck(t, err, CheckPrefix, FieldPrefix)
+	preflightErr := requirePreflightError(t, err, CheckPrefix, FieldPrefix)
 	requireContains(t, err, `"dira/"`, `"dirj/"`, "and more")
 	if strings.Contains(err.Error(), `"dirk/"`) {
 		t.Errorf("error should name at most ten folders: %v", err)
@@ -166,7 +172,7 @@ func TestPreflightListsAtMostTenForeignFolders(t *testing.T) {
 // count: loose objects at the root are fine.
 func TestPreflightBucketRoot(t *testing.T) {
 	t.Run("only Velero's folders and loose files", func(t *testing.T) {
-		_, server := newFakeS3(t, testBucket, "backups/b/velero-backup.json", "kopia/x", "index.html")
+		_, server := newFakeS3(t, "backups/b/velero-backup.json", "kopia/x", "index.html")
 		loc := testLocation(server.URL)
 		loc.Prefix = ""
 		if err := runPreflight(t, loc); err != nil {
@@ -174,7 +180,7 @@ func TestPreflightBucketRoot(t *testing.T) {
 		}
 	})
 	t.Run("foreign folder", func(t *testing.T) {
-		_, server := newFakeS3(t, testBucket, "backups/b/velero-backup.json", "website/index.html")
+		_, server := newFakeS3(t, "backups/b/velero-backup.json", "website/index.html")
 		loc := testLocation(server.URL)
 		loc.Prefix = "/"
 		err := runPreflight(t, loc)
@@ -184,7 +190,7 @@ func TestPreflightBucketRoot(t *testing.T) {
 	})
 	t.Run("folder with an empty name", func(t *testing.T) {
 		// "//x" lists as the folder "/", which Velero also rejects.
-		_, server := newFakeS3(t, testBucket, "//x")
+		_, server := newFakeS3(t, "//x")
 		loc := testLocation(server.URL)
 		loc.Prefix = ""
 		requireCheck(t, runPreflight(t, loc), CheckPrefix, FieldPrefix)
@@ -314,7 +320,7 @@ func TestPreflightFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake, server := newFakeS3(t, testBucket)
+			fake, server := newFakeS3(t)
 			fake.headAnswer, fake.listAnswer = tt.head, tt.list
 			loc := testLocation(server.URL)
 			if tt.bucket != "" {
@@ -336,7 +342,7 @@ func TestPreflightFailures(t *testing.T) {
 // Velero validates a location by listing it, never with HeadBucket: a store that refuses HEAD
 // but allows listing is fine.
 func TestPreflightToleratesRefusedHeadBucket(t *testing.T) {
-	fake, server := newFakeS3(t, testBucket, "cluster-1/backups/b/velero-backup.json")
+	fake, server := newFakeS3(t, "cluster-1/backups/b/velero-backup.json")
 	fake.headAnswer = &fakeAnswer{status: http.StatusForbidden}
 	if err := runPreflight(t, testLocation(server.URL)); err != nil {
 		t.Fatal(err)
@@ -344,7 +350,7 @@ func TestPreflightToleratesRefusedHeadBucket(t *testing.T) {
 }
 
 func TestPreflightPrefixListingDenied(t *testing.T) {
-	fake, server := newFakeS3(t, testBucket)
+	fake, server := newFakeS3(t)
 	fake.listAnswer = &fakeAnswer{status: http.StatusForbidden, code: "AccessDenied"}
 	err := runPreflight(t, testLocation(server.URL))
 	requireCheck(t, err, CheckAccess, FieldAccessKeyID)
@@ -432,7 +438,7 @@ func TestPreflightTLS(t *testing.T) {
 		requireContains(t, err, `is not valid for host "localhost"`)
 	})
 	t.Run("https endpoint on a plain HTTP store", func(t *testing.T) {
-		_, plain := newFakeS3(t, testBucket)
+		_, plain := newFakeS3(t)
 		err := runPreflight(t, testLocation(strings.Replace(plain.URL, "http://", "https://", 1)))
 		requireCheck(t, err, CheckEndpoint, FieldEndpoint)
 		requireContains(t, err, "speaks plain HTTP, not HTTPS", "Use an http:// URL")
@@ -458,7 +464,7 @@ func TestPreflightArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake, server := newFakeS3(t, testBucket)
+			fake, server := newFakeS3(t)
 			loc := testLocation(server.URL)
 			tt.edit(&loc)
 			err := runPreflight(t, loc)
@@ -472,7 +478,7 @@ func TestPreflightArguments(t *testing.T) {
 }
 
 func TestPreflightAcceptsEndpointWithTrailingSlashAndChecksum(t *testing.T) {
-	_, server := newFakeS3(t, testBucket)
+	_, server := newFakeS3(t)
 	loc := testLocation(server.URL + "/")
 	loc.ChecksumAlgorithm = "CRC32"
 	if err := runPreflight(t, loc); err != nil {
@@ -481,7 +487,7 @@ func TestPreflightAcceptsEndpointWithTrailingSlashAndChecksum(t *testing.T) {
 }
 
 func TestPreflightInterrupted(t *testing.T) {
-	_, server := newFakeS3(t, testBucket)
+	_, server := newFakeS3(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := Preflight(ctx, testLocation(server.URL))
@@ -514,7 +520,7 @@ func TestClassifyDNSFailure(t *testing.T) {
 }
 
 func TestNewClientKeepsGivenHTTPClient(t *testing.T) {
-	_, server := newFakeS3(t, testBucket)
+	_, server := newFakeS3(t)
 	var sent int
 	httpClient := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		sent++
