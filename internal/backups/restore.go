@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
 	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -25,7 +26,7 @@ type RestoreRequest struct {
 	SourceNamespace string
 	// TargetNamespace receives the restore; it may equal the source.
 	TargetNamespace        string
-	Components             []strategy.Component
+	Components             []driverspec.Component
 	ExistingResourcePolicy string
 	RestorePVs             *bool
 	Labels                 map[string]string
@@ -53,16 +54,16 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 		return nil, err
 	}
 	if backup.Status.Phase != velerov1.BackupPhaseCompleted {
-		return nil, fmt.Errorf("backup_name: backup %q is %s, not Completed: restore from a complete backup", backup.Name, PhaseOrNew(string(backup.Status.Phase)))
+		return nil, argumentError(ArgumentBackup, "backup %q is %s, not Completed: restore from a complete backup", backup.Name, PhaseOrNew(string(backup.Status.Phase)))
 	}
 	source := req.SourceNamespace
 	if source == "" {
 		if len(backup.Spec.IncludedNamespaces) != 1 {
-			return nil, fmt.Errorf("source_namespace: backup %q covers namespaces %v: name the one to restore", backup.Name, backup.Spec.IncludedNamespaces)
+			return nil, argumentError(ArgumentSourceNamespace, "backup %q covers namespaces %v: name the one to restore", backup.Name, backup.Spec.IncludedNamespaces)
 		}
 		source = backup.Spec.IncludedNamespaces[0]
 	} else if !slices.Contains(backup.Spec.IncludedNamespaces, source) {
-		return nil, fmt.Errorf("source_namespace: backup %q holds namespaces %v, not %q", backup.Name, backup.Spec.IncludedNamespaces, source)
+		return nil, argumentError(ArgumentSourceNamespace, "backup %q holds namespaces %v, not %q", backup.Name, backup.Spec.IncludedNamespaces, source)
 	}
 	plans, err := PlansFromBackup(backup, req.Components)
 	if err != nil {
@@ -75,22 +76,45 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 			return nil, fmt.Errorf("list pods in namespace %s: %w", req.TargetNamespace, err)
 		}
 		if n := len(running.Items); n > 0 {
-			problems = append(problems, fmt.Errorf("target_namespace: namespace %q already runs %d pod(s) of component %q (%s). Velero restores volume data and runs "+
+			problems = append(problems, argumentError(ArgumentTargetNamespace, "namespace %q already runs %d pod(s) of component %q (%s). Velero restores volume data and runs "+
 				"restore hooks only in pods it creates, so restoring over them would keep their current data: restore into a fresh namespace "+
 				"(the clone path), or remove the component's workload from %q first", req.TargetNamespace, n, p.Component, running.Items[0].Name, req.TargetNamespace))
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &PreflightError{Problems: problems}
+		return nil, &RefusalError{Problems: problems}
 	}
 	return &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans}, nil
 }
+
+// ResumeRestore is the plan of a restore made by an earlier apply, whose wait was interrupted:
+// what verifying it needs, rebuilt from the backup's record. Nothing is checked against the
+// target namespace, which now holds what the restore brought.
+func (r Runner) ResumeRestore(ctx context.Context, req RestoreRequest) (*RestorePlan, error) {
+	backup, err := velero.Get[velerov1.Backup](ctx, r.Velero, req.Backup)
+	if err != nil {
+		return nil, fmt.Errorf("read the backup of the restore: %w", err)
+	}
+	plans, err := PlansFromBackup(backup, req.Components)
+	if err != nil {
+		return nil, err
+	}
+	source := req.SourceNamespace
+	if source == "" && len(backup.Spec.IncludedNamespaces) == 1 {
+		source = backup.Spec.IncludedNamespaces[0]
+	}
+	return &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans}, nil
+}
+
+// backupSyncPollInterval is how often waitForBackup looks for a backup that backup sync has not
+// brought in yet; a variable so tests need not wait.
+var backupSyncPollInterval = 2 * time.Second
 
 // waitForBackup reads the Backup, waiting up to syncWait for backup sync to bring it in.
 func (r Runner) waitForBackup(ctx context.Context, name string, syncWait time.Duration) (*velerov1.Backup, error) {
 	var backup *velerov1.Backup
 	var lastErr error
-	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, syncWait, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, backupSyncPollInterval, syncWait, true, func(ctx context.Context) (bool, error) {
 		b, err := velero.Get[velerov1.Backup](ctx, r.Velero, name)
 		if apierrors.IsNotFound(err) {
 			lastErr = err
@@ -106,10 +130,10 @@ func (r Runner) waitForBackup(ctx context.Context, name string, syncWait time.Du
 		return backup, nil
 	}
 	if apierrors.IsNotFound(lastErr) {
-		return nil, fmt.Errorf("backup_name: no backup %q in namespace %s after waiting %s for Velero's backup sync: check the name, and that a "+
+		return nil, argumentError(ArgumentBackup, "no backup %q in namespace %s after waiting %s for Velero's backup sync: check the name, and that a "+
 			"location reading the bucket that holds it exists (its backup_sync_period bounds how soon it appears)", name, r.Velero.Namespace, syncWait)
 	}
-	return nil, fmt.Errorf("backup_name: read backup %q: %w", name, err)
+	return nil, argumentError(ArgumentBackup, "read backup %q: %w", name, err)
 }
 
 // StartRestore creates the Restore; an existing one of the same name made by this provider
@@ -121,7 +145,7 @@ func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *Rest
 		if existing.Labels[ManagedByLabel] == managedBy && existing.Spec.BackupName == req.Backup {
 			return existing, nil
 		}
-		return nil, fmt.Errorf("name: a Velero restore named %q already exists and was not made by this provider from backup %q: choose another name", req.Name, req.Backup)
+		return nil, argumentError(ArgumentName, "a Velero restore named %q already exists and was not made by this provider from backup %q: choose another name", req.Name, req.Backup)
 	case !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("read restore %s: %w", req.Name, err)
 	}

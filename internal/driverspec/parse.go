@@ -17,14 +17,6 @@ const (
 	driverKind = "ApplicationDriver"
 )
 
-// backupKeys are the settings a backup block may hold, in documentation
-// order. Any other key is an error: a misspelt key would otherwise silently
-// change what gets backed up.
-var backupKeys = []string{
-	"enabled", "kind", "volume", "volumes", "container",
-	"database", "databases", "backup_command", "restore_command", "timeout",
-}
-
 // Parse reads a driver file. It returns the driver, or an *Error listing every
 // problem found, each with its line. Keys this package does not use (helm,
 // parameters, services, actions, ...) are ignored, except inside a
@@ -37,15 +29,20 @@ func Parse(data []byte) (*Driver, error) {
 	p := &parser{}
 	driver := p.driver(root)
 	if len(p.problems) > 0 {
-		slices.SortStableFunc(p.problems, func(a, b Problem) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Column - b.Column
-		})
+		sortProblems(p.problems)
 		return nil, &Error{Problems: p.problems}
 	}
 	return driver, nil
+}
+
+// sortProblems orders problems by their place in the file.
+func sortProblems(problems []Problem) {
+	slices.SortStableFunc(problems, func(a, b Problem) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
 }
 
 // ParseFile reads and parses the driver file at path. An *Error it returns

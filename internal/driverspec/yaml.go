@@ -89,7 +89,7 @@ func checkCharacters(data []byte) *Problem {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			return &Problem{Line: line, Column: column, Message: fmt.Sprintf("the driver file is not valid UTF-8 (byte 0x%02x): save it as UTF-8", data[offset])}
-		case !isYAMLPrintable(r) && !(r == '\uFEFF' && offset == 0):
+		case !isYAMLPrintable(r) && (r != '\uFEFF' || offset != 0):
 			return &Problem{Line: line, Column: column, Message: fmt.Sprintf("the driver file contains the control character U+%04X, which YAML does not allow: remove it", r)}
 		}
 		if r == '\n' {

@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -24,10 +22,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
-	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
+	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
 
@@ -42,24 +39,18 @@ func NewBackupResource() resource.Resource { return &backupResource{} }
 
 type backupResource struct{ data *providerData }
 
+// backupModel is styrmin_backup: the attributes every operation has, then what to back up and
+// where (a change replaces the backup), what destroy does, and what the backup captured.
 type backupModel struct {
-	ID                types.String         `tfsdk:"id"`
-	Name              types.String         `tfsdk:"name"`
-	Namespace         types.String         `tfsdk:"namespace"`
-	BackupLocation    types.String         `tfsdk:"backup_location"`
-	Components        types.Map            `tfsdk:"components"`
-	TTL               timetypes.GoDuration `tfsdk:"ttl"`
-	Labels            types.Map            `tfsdk:"labels"`
-	WaitForCompletion types.Bool           `tfsdk:"wait_for_completion"`
-	DeletionPolicy    types.String         `tfsdk:"deletion_policy"`
-	Timeouts          timeouts.Value       `tfsdk:"timeouts"`
-	Phase             types.String         `tfsdk:"phase"`
-	Verified          types.Bool           `tfsdk:"verified"`
-	StartedAt         types.String         `tfsdk:"started_at"`
-	CompletedAt       types.String         `tfsdk:"completed_at"`
-	ExpiresAt         types.String         `tfsdk:"expires_at"`
-	ItemsBackedUp     types.Int64          `tfsdk:"items_backed_up"`
-	Captured          types.Map            `tfsdk:"captured"`
+	operationModel
+	Namespace      types.String         `tfsdk:"namespace"`
+	BackupLocation types.String         `tfsdk:"backup_location"`
+	TTL            timetypes.GoDuration `tfsdk:"ttl"`
+	DeletionPolicy types.String         `tfsdk:"deletion_policy"` // changes in place
+
+	ExpiresAt     types.String `tfsdk:"expires_at"`
+	ItemsBackedUp types.Int64  `tfsdk:"items_backed_up"`
+	Captured      types.Map    `tfsdk:"captured"`
 }
 
 var capturedAttrTypes = map[string]attr.Type{
@@ -160,161 +151,133 @@ func (r *backupResource) ValidateConfig(ctx context.Context, req resource.Valida
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	strategyComponents(ctx, config.Components, &resp.Diagnostics)
+	componentsFrom(config.Components, &resp.Diagnostics)
 }
 
 // ModifyPlan turns a backup whose wait was interrupted into an update that resumes waiting and
 // verifying, instead of a second backup.
 func (r *backupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
-	}
-	var plan backupModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if req.State.Raw.IsNull() {
-		return
-	}
-	var state backupModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if !state.Verified.ValueBool() && plan.WaitForCompletion.ValueBool() {
-		planResume(ctx, resp, map[string]attr.Value{
-			"phase": types.StringUnknown(), "verified": types.BoolUnknown(), "completed_at": types.StringUnknown(),
-			"expires_at": types.StringUnknown(), "items_backed_up": types.Int64Unknown(),
-			"captured": types.MapUnknown(types.ObjectType{AttrTypes: capturedAttrTypes}),
-		})
-	}
+	planResume(ctx, req, resp, map[string]attr.Value{
+		"expires_at": types.StringUnknown(), "items_backed_up": types.Int64Unknown(),
+		"captured": types.MapUnknown(types.ObjectType{AttrTypes: capturedAttrTypes}),
+	})
 }
 
 // generatedBackupName is <namespace>-<yyyymmdd-hhmmss>, within Velero's 63 characters.
 func generatedBackupName(namespace string, now time.Time) string {
 	suffix := "-" + now.UTC().Format("20060102-150405")
-	if max := 63 - len(suffix); len(namespace) > max {
-		namespace = strings.TrimRight(namespace[:max], "-")
+	if room := 63 - len(suffix); len(namespace) > room {
+		namespace = strings.TrimRight(namespace[:room], "-")
 	}
 	return namespace + suffix
 }
 
 func (r *backupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan backupModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
-		return
-	}
-	components, ok := strategyComponents(ctx, plan.Components, &resp.Diagnostics)
-	if !ok {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, 30*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	ttl := defaultBackupTTL
-	if !plan.TTL.IsNull() {
-		ttl, diags = plan.TTL.ValueGoDuration()
-		resp.Diagnostics.Append(diags...)
-	}
-	labels := map[string]string{}
-	resp.Diagnostics.Append(plan.Labels.ElementsAs(ctx, &labels, true)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if plan.Name.IsUnknown() {
-		plan.Name = types.StringValue(generatedBackupName(plan.Namespace.ValueString(), time.Now()))
-	}
-	request := backups.BackupRequest{
-		Name: plan.Name.ValueString(), Namespace: plan.Namespace.ValueString(), Location: plan.BackupLocation.ValueString(),
-		Components: components, TTL: ttl, Labels: labels,
-	}
-	runner := r.data.runner()
-	plans, pods, err := runner.PlanBackup(ctx, request)
-	if err != nil {
-		addProblems(&resp.Diagnostics, "Backup preflight failed: nothing was created", err)
-		return
-	}
-	for _, p := range plans {
-		for _, w := range p.Warnings {
-			resp.Diagnostics.AddWarning("Backup of component "+p.Component, w)
-		}
-	}
-	backup, err := runner.StartBackup(ctx, request, plans, pods)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot create the Velero backup", err.Error())
-		return
-	}
-	// Saved before waiting: an interrupted apply leaves this backup in state, and the next apply
-	// resumes waiting for it instead of starting another.
-	plan.ID = types.StringValue(backup.Name)
-	plan.fromBackup(backup)
-	plan.Verified = types.BoolValue(false)
-	plan.Captured = types.MapNull(types.ObjectType{AttrTypes: capturedAttrTypes})
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	if !plan.WaitForCompletion.ValueBool() {
-		return
-	}
-	r.waitAndVerify(ctx, &plan, components, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	createOperation(ctx, req, resp, r.operation, func(m *backupModel) string {
+		return generatedBackupName(m.Namespace.ValueString(), time.Now())
+	})
 }
 
 // Update only changes how the provider behaves, or resumes an interrupted wait.
 func (r *backupResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state backupModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resumed := state
-	// Arguments from the plan (components too: after an import state has none); results from state.
-	resumed.WaitForCompletion, resumed.DeletionPolicy, resumed.Timeouts = plan.WaitForCompletion, plan.DeletionPolicy, plan.Timeouts
-	resumed.Components, resumed.Labels, resumed.TTL = plan.Components, plan.Labels, plan.TTL
-	if state.Verified.ValueBool() || !plan.WaitForCompletion.ValueBool() {
-		resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
-		return
-	}
-	if !r.data.ready(ctx, &resp.Diagnostics) {
-		return
-	}
-	components, ok := strategyComponents(ctx, plan.Components, &resp.Diagnostics)
-	if !ok {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, 30*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	r.waitAndVerify(ctx, &resumed, components, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
+	updateOperation(ctx, req, resp, r.operation, func(plan, state *backupModel) {
+		state.DeletionPolicy, state.Labels, state.TTL = plan.DeletionPolicy, plan.Labels, plan.TTL
+	})
 }
 
-// waitAndVerify waits for the backup by watching it, then proves it. An interrupted wait
-// (Ctrl-C) is a warning, not an error, so the resource is not tainted: the next apply resumes.
-func (r *backupResource) waitAndVerify(ctx context.Context, m *backupModel, components []strategy.Component, diags *diag.Diagnostics) {
-	runner := r.data.runner()
-	name := m.Name.ValueString()
-	backup, err := runner.WaitBackup(ctx, name)
+func (r *backupResource) operation(m *backupModel) operation {
+	return &backupOperation{data: r.data, model: m}
+}
+
+// backupOperation is styrmin_backup's part of the lifecycle (lifecycle.go).
+type backupOperation struct {
+	data       *providerData
+	model      *backupModel
+	components []driverspec.Component
+	backup     *velerov1.Backup
+}
+
+func (o *backupOperation) noun() string { return "backup" }
+
+// connect checks the connection and the components; the components are needed both to make the
+// backup and to verify it.
+func (o *backupOperation) connect(ctx context.Context, diags *diag.Diagnostics) bool {
+	if !o.data.ready(ctx, diags) {
+		return false
+	}
+	components, ok := componentsFrom(o.model.Components, diags)
+	o.components = components
+	return ok
+}
+
+func (o *backupOperation) begin(ctx context.Context, diags *diag.Diagnostics) bool {
+	if !o.connect(ctx, diags) {
+		return false
+	}
+	m := o.model
+	ttl := defaultBackupTTL
+	if !m.TTL.IsNull() {
+		var d diag.Diagnostics
+		ttl, d = m.TTL.ValueGoDuration()
+		diags.Append(d...)
+	}
+	labels := map[string]string{}
+	diags.Append(m.Labels.ElementsAs(ctx, &labels, true)...)
+	if diags.HasError() {
+		return false
+	}
+	request := backups.BackupRequest{
+		Name: m.Name.ValueString(), Namespace: m.Namespace.ValueString(), Location: m.BackupLocation.ValueString(),
+		Components: o.components, TTL: ttl, Labels: labels,
+	}
+	runner := o.data.runner()
+	plans, pods, err := runner.PlanBackup(ctx, request)
+	if err != nil {
+		addProblems(diags, "Backup preflight failed: nothing was created", err)
+		return false
+	}
+	for _, p := range plans {
+		for _, w := range p.Warnings {
+			diags.AddWarning("Backup of component "+p.Component, w)
+		}
+	}
+	backup, err := runner.StartBackup(ctx, request, plans, pods)
+	if err != nil {
+		diags.AddError("Cannot create the Velero backup", err.Error())
+		return false
+	}
+	m.fromBackup(backup)
+	m.Captured = types.MapNull(types.ObjectType{AttrTypes: capturedAttrTypes})
+	return true
+}
+
+func (o *backupOperation) resume(ctx context.Context, diags *diag.Diagnostics) bool {
+	return o.connect(ctx, diags)
+}
+
+func (o *backupOperation) wait(ctx context.Context) (string, error) {
+	backup, err := o.data.runner().WaitBackup(ctx, o.model.Name.ValueString())
 	if backup != nil {
-		m.fromBackup(backup)
+		o.backup = backup
+		o.model.fromBackup(backup)
 	}
-	if !waitSucceeded(diags, "backup", name, m.Phase.ValueString(), err) {
-		return
-	}
-	plans, err := backups.PlansFromBackup(backup, components)
+	return o.model.Phase.ValueString(), err
+}
+
+func (o *backupOperation) verify(ctx context.Context, diags *diag.Diagnostics) bool {
+	plans, err := backups.PlansFromBackup(o.backup, o.components)
 	if err != nil {
 		addProblems(diags, "Cannot verify the backup", err)
-		return
+		return false
 	}
-	reports, err := runner.VerifyBackup(ctx, backup, plans)
-	m.Captured = capturedValue(reports, diags)
+	reports, err := o.data.runner().VerifyBackup(ctx, o.backup, plans)
+	o.model.Captured = capturedValue(reports, diags)
 	if err != nil {
 		diags.AddError("The backup did not capture what it must", err.Error()+
 			"\n\nThe backup is kept (tainted): the next apply replaces it with a new one.")
-		return
+		return false
 	}
-	m.Verified = types.BoolValue(true)
+	return true
 }
 
 // Read reflects Velero: a backup deleted or expired out of band disappears from state, and the
@@ -374,16 +337,11 @@ func (r *backupResource) ImportState(ctx context.Context, req resource.ImportSta
 }
 
 func (m *backupModel) fromBackup(b *velerov1.Backup) {
-	m.Phase = types.StringValue(string(b.Status.Phase))
-	m.StartedAt = timeString(b.Status.StartTimestamp)
-	m.CompletedAt = timeString(b.Status.CompletionTimestamp)
+	m.observe(string(b.Status.Phase), b.Status.StartTimestamp, b.Status.CompletionTimestamp)
 	m.ExpiresAt = timeString(b.Status.Expiration)
 	m.ItemsBackedUp = types.Int64Value(0)
 	if p := b.Status.Progress; p != nil {
 		m.ItemsBackedUp = types.Int64Value(int64(p.ItemsBackedUp))
-	}
-	if m.Verified.IsNull() || m.Verified.IsUnknown() {
-		m.Verified = types.BoolValue(false)
 	}
 	if m.Captured.IsUnknown() {
 		m.Captured = types.MapNull(types.ObjectType{AttrTypes: capturedAttrTypes})
@@ -420,13 +378,6 @@ func (m *backupModel) fromImport(_ context.Context, b *velerov1.Backup, diags *d
 	m.Components = types.MapNull(types.ObjectType{AttrTypes: componentAttrTypes})
 }
 
-func timeString(t *metav1.Time) types.String {
-	if t == nil {
-		return types.StringValue("")
-	}
-	return types.StringValue(t.UTC().Format(time.RFC3339))
-}
-
 func capturedValue(reports []backups.ComponentReport, diags *diag.Diagnostics) types.Map {
 	list := func(values []string) types.List { return stringList(values, diags) }
 	out := map[string]attr.Value{}
@@ -441,47 +392,6 @@ func capturedValue(reports []backups.ComponentReport, diags *diag.Diagnostics) t
 	m, d := types.MapValue(types.ObjectType{AttrTypes: capturedAttrTypes}, out)
 	diags.Append(d...)
 	return m
-}
-
-// addProblems adds one error per problem of a preflight, so each shows on its own.
-func addProblems(diags *diag.Diagnostics, summary string, err error) {
-	var pf *backups.PreflightError
-	if errors.As(err, &pf) {
-		for _, p := range pf.Problems {
-			diags.AddError(summary, p.Error())
-		}
-		return
-	}
-	diags.AddError(summary, err.Error())
-}
-
-// planResume marks the results unknown, so a resource whose wait was interrupted plans an
-// update that resumes waiting for the same Velero object.
-func planResume(ctx context.Context, resp *resource.ModifyPlanResponse, results map[string]attr.Value) {
-	for name, unknown := range results {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), unknown)...)
-	}
-}
-
-// waitSucceeded turns the end of a wait into diagnostics. An interrupted wait (Ctrl-C) is a
-// warning, not an error, so the resource is not tainted and the next apply resumes the wait.
-func waitSucceeded(diags *diag.Diagnostics, what, name, phase string, err error) bool {
-	switch {
-	case errors.Is(err, context.Canceled):
-		diags.AddWarning("Stopped waiting for the "+what,
-			fmt.Sprintf("The wait for Velero %s %q was interrupted. It goes on in Velero; the next apply waits for it and verifies it "+
-				"(no second %s is made).", what, name, what))
-		return false
-	case errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Timed out waiting for the "+what,
-			fmt.Sprintf("Velero %s %q did not finish within the timeout (it is %s). Raise timeouts.create, or check the Velero server "+
-				"and its node-agent.", what, name, backups.PhaseOrNew(phase)))
-		return false
-	case err != nil:
-		diags.AddError("Cannot wait for the "+what, err.Error())
-		return false
-	}
-	return true
 }
 
 // sameDurationKeeps asks for replacement only when the planned duration differs from the

@@ -48,12 +48,11 @@ func strings1(values ...string) types.List {
 
 // Inline components obey the driver file's rules, with the component named in the error.
 func TestStrategyComponents(t *testing.T) {
-	ctx := context.Background()
 	mapOf := func(c map[string]attr.Value) types.Map {
 		return types.MapValueMust(types.ObjectType{AttrTypes: componentAttrTypes}, c)
 	}
 	var diags diag.Diagnostics
-	got, ok := strategyComponents(ctx, mapOf(map[string]attr.Value{
+	got, ok := componentsFrom(mapOf(map[string]attr.Value{
 		"files": componentValue(t, map[string]string{"app": "files"}, map[string]attr.Value{"kind": types.StringValue("disk"), "volumes": strings1("data")}),
 		// the data source's output for a component without backup: "" and [] for unused fields
 		"server": componentValue(t, map[string]string{"app": "server"}, map[string]attr.Value{
@@ -69,15 +68,24 @@ func TestStrategyComponents(t *testing.T) {
 	for name, tc := range map[string]struct {
 		backup map[string]attr.Value
 		want   string
+		path   string // the attribute Terraform underlines
 	}{
-		"disk without volumes": {map[string]attr.Value{"kind": types.StringValue("disk")}, "volume"},
-		"unknown kind":         {map[string]attr.Value{"kind": types.StringValue("mysql"), "volumes": strings1("d")}, "mysql"},
+		"disk without volumes": {map[string]attr.Value{"kind": types.StringValue("disk")}, "volume",
+			`components["db"].backup.volumes`},
+		"unknown kind": {map[string]attr.Value{"kind": types.StringValue("mysql"), "volumes": strings1("d")}, "mysql",
+			`components["db"].backup.kind`},
 		"action without command": {map[string]attr.Value{"kind": types.StringValue("action"), "container": types.StringValue("c")},
-			"backup_command"},
+			"backup_command", `components["db"].backup.backup_command`},
+		"second volume invalid": {map[string]attr.Value{"kind": types.StringValue("disk"), "volumes": strings1("data", "Bad_Name")},
+			"not a volume name", `components["db"].backup.volumes[1]`},
+		"database kind given two volumes": {map[string]attr.Value{"kind": types.StringValue("postgres"), "volumes": strings1("a", "b")},
+			"exactly one volume", `components["db"].backup.volumes`},
+		"setting the kind does not use": {map[string]attr.Value{"kind": types.StringValue("disk"), "volumes": strings1("d"), "container": types.StringValue("c")},
+			"not used by kind", `components["db"].backup.container`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var diags diag.Diagnostics
-			_, ok := strategyComponents(ctx, mapOf(map[string]attr.Value{"db": componentValue(t, map[string]string{"app": "db"}, tc.backup)}), &diags)
+			_, ok := componentsFrom(mapOf(map[string]attr.Value{"db": componentValue(t, map[string]string{"app": "db"}, tc.backup)}), &diags)
 			if ok || !diags.HasError() {
 				t.Fatal("invalid component accepted")
 			}
@@ -85,11 +93,27 @@ func TestStrategyComponents(t *testing.T) {
 			if !strings.Contains(d.Summary(), "db") || !strings.Contains(d.Detail(), tc.want) {
 				t.Errorf("error %q / %q does not name the component and %q", d.Summary(), d.Detail(), tc.want)
 			}
+			withPath, ok := d.(diag.DiagnosticWithPath)
+			if !ok || withPath.Path().String() != tc.path {
+				t.Errorf("error is on %v, want %s", d, tc.path)
+			}
 		})
 	}
 
+	t.Run("empty selector", func(t *testing.T) {
+		var diags diag.Diagnostics
+		_, ok := componentsFrom(mapOf(map[string]attr.Value{"db": componentValue(t, map[string]string{}, map[string]attr.Value{
+			"kind": types.StringValue("disk"), "volumes": strings1("d")})}), &diags)
+		if ok || !diags.HasError() {
+			t.Fatal("an empty selector was accepted")
+		}
+		if withPath, ok := diags.Errors()[0].(diag.DiagnosticWithPath); !ok || withPath.Path().String() != `components["db"].selector` {
+			t.Errorf("error %v is not on the selector", diags.Errors()[0])
+		}
+	})
+
 	var unknown diag.Diagnostics
-	if _, ok := strategyComponents(ctx, types.MapUnknown(types.ObjectType{AttrTypes: componentAttrTypes}), &unknown); ok || unknown.HasError() {
+	if _, ok := componentsFrom(types.MapUnknown(types.ObjectType{AttrTypes: componentAttrTypes}), &unknown); ok || unknown.HasError() {
 		t.Error("unknown components must wait for apply without an error")
 	}
 }

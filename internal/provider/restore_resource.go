@@ -35,24 +35,18 @@ func NewRestoreResource() resource.Resource { return &restoreResource{} }
 
 type restoreResource struct{ data *providerData }
 
+// restoreModel is styrmin_restore: the attributes every operation has, then which backup goes
+// where and how (a change replaces the restore), and what was restored.
 type restoreModel struct {
-	ID                     types.String         `tfsdk:"id"`
-	Name                   types.String         `tfsdk:"name"`
+	operationModel
 	BackupName             types.String         `tfsdk:"backup_name"`
 	SourceNamespace        types.String         `tfsdk:"source_namespace"`
 	TargetNamespace        types.String         `tfsdk:"target_namespace"`
-	Components             types.Map            `tfsdk:"components"`
 	ExistingResourcePolicy types.String         `tfsdk:"existing_resource_policy"`
 	RestorePVs             types.Bool           `tfsdk:"restore_pvs"`
-	Labels                 types.Map            `tfsdk:"labels"`
-	BackupSyncTimeout      timetypes.GoDuration `tfsdk:"backup_sync_timeout"`
-	WaitForCompletion      types.Bool           `tfsdk:"wait_for_completion"`
-	Timeouts               timeouts.Value       `tfsdk:"timeouts"`
-	Phase                  types.String         `tfsdk:"phase"`
-	Verified               types.Bool           `tfsdk:"verified"`
-	StartedAt              types.String         `tfsdk:"started_at"`
-	CompletedAt            types.String         `tfsdk:"completed_at"`
-	Restored               types.Map            `tfsdk:"restored"`
+	BackupSyncTimeout      timetypes.GoDuration `tfsdk:"backup_sync_timeout"` // changes in place
+
+	Restored types.Map `tfsdk:"restored"`
 }
 
 var restoredAttrTypes = map[string]attr.Type{
@@ -133,34 +127,17 @@ func (r *restoreResource) ValidateConfig(ctx context.Context, req resource.Valid
 	var config restoreModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if !resp.Diagnostics.HasError() {
-		strategyComponents(ctx, config.Components, &resp.Diagnostics)
+		componentsFrom(config.Components, &resp.Diagnostics)
 	}
 }
 
+// ModifyPlan turns a restore whose wait was interrupted into an update that resumes it.
 func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		return
-	}
-	var plan restoreModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if req.State.Raw.IsNull() {
-		return
-	}
-	var state restoreModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if !state.Verified.ValueBool() && plan.WaitForCompletion.ValueBool() {
-		planResume(ctx, resp, map[string]attr.Value{
-			"phase": types.StringUnknown(), "verified": types.BoolUnknown(), "completed_at": types.StringUnknown(),
-			"restored": types.MapUnknown(types.ObjectType{AttrTypes: restoredAttrTypes}),
-		})
-	}
+	planResume(ctx, req, resp, map[string]attr.Value{"restored": types.MapUnknown(types.ObjectType{AttrTypes: restoredAttrTypes})})
 }
 
 func (m restoreModel) request(ctx context.Context, diags *diag.Diagnostics) (backups.RestoreRequest, bool) {
-	components, ok := strategyComponents(ctx, m.Components, diags)
+	components, ok := componentsFrom(m.Components, diags)
 	if !ok {
 		return backups.RestoreRequest{}, false
 	}
@@ -185,107 +162,92 @@ func (m restoreModel) request(ctx context.Context, diags *diag.Diagnostics) (bac
 }
 
 func (r *restoreResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan restoreModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.data.ready(ctx, &resp.Diagnostics) {
-		return
-	}
-	if plan.Name.IsUnknown() {
-		plan.Name = types.StringValue(generatedBackupName(plan.TargetNamespace.ValueString()+"-restore", time.Now()))
-	}
-	request, ok := plan.request(ctx, &resp.Diagnostics)
-	if !ok {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, 30*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	runner := r.data.runner()
-	restorePlan, err := runner.PlanRestore(ctx, request)
-	if err != nil {
-		addProblems(&resp.Diagnostics, "Restore preflight failed: nothing was created", err)
-		return
-	}
-	restore, err := runner.StartRestore(ctx, request, restorePlan)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot create the Velero restore", err.Error())
-		return
-	}
-	plan.ID = types.StringValue(restore.Name)
-	plan.fromRestore(restore)
-	plan.Verified = types.BoolValue(false)
-	plan.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	if !plan.WaitForCompletion.ValueBool() {
-		return
-	}
-	r.waitAndVerify(ctx, &plan, restorePlan, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	createOperation(ctx, req, resp, r.operation, func(m *restoreModel) string {
+		return generatedBackupName(m.TargetNamespace.ValueString()+"-restore", time.Now())
+	})
 }
 
+// Update only changes how the provider behaves, or resumes an interrupted wait.
 func (r *restoreResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state restoreModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resumed := state
-	resumed.WaitForCompletion, resumed.Timeouts, resumed.BackupSyncTimeout = plan.WaitForCompletion, plan.Timeouts, plan.BackupSyncTimeout
-	resumed.Components = plan.Components
-	if state.Verified.ValueBool() || !plan.WaitForCompletion.ValueBool() {
-		resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
-		return
-	}
-	if !r.data.ready(ctx, &resp.Diagnostics) {
-		return
-	}
-	request, ok := plan.request(ctx, &resp.Diagnostics)
-	if !ok {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, 30*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	backup, err := velero.Get[velerov1.Backup](ctx, r.data.velero, request.Backup)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot read the backup of the restore", err.Error())
-		return
-	}
-	plans, err := backups.PlansFromBackup(backup, request.Components)
-	if err != nil {
-		addProblems(&resp.Diagnostics, "Cannot verify the restore", err)
-		return
-	}
-	source := request.SourceNamespace
-	if source == "" && len(backup.Spec.IncludedNamespaces) == 1 {
-		source = backup.Spec.IncludedNamespaces[0]
-	}
-	r.waitAndVerify(ctx, &resumed, &backups.RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans}, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &resumed)...)
+	updateOperation(ctx, req, resp, r.operation, func(plan, state *restoreModel) {
+		state.BackupSyncTimeout = plan.BackupSyncTimeout
+	})
 }
 
-func (r *restoreResource) waitAndVerify(ctx context.Context, m *restoreModel, plan *backups.RestorePlan, diags *diag.Diagnostics) {
-	runner := r.data.runner()
-	name := m.Name.ValueString()
-	restore, err := runner.WaitRestore(ctx, name)
+func (r *restoreResource) operation(m *restoreModel) operation {
+	return &restoreOperation{data: r.data, model: m}
+}
+
+// restoreOperation is styrmin_restore's part of the lifecycle (lifecycle.go).
+type restoreOperation struct {
+	data    *providerData
+	model   *restoreModel
+	plan    *backups.RestorePlan
+	restore *velerov1.Restore
+}
+
+func (o *restoreOperation) noun() string { return "restore" }
+
+func (o *restoreOperation) begin(ctx context.Context, diags *diag.Diagnostics) bool {
+	if !o.data.ready(ctx, diags) {
+		return false
+	}
+	request, ok := o.model.request(ctx, diags)
+	if !ok {
+		return false
+	}
+	runner := o.data.runner()
+	plan, err := runner.PlanRestore(ctx, request)
+	if err != nil {
+		addProblems(diags, "Restore preflight failed: nothing was created", err)
+		return false
+	}
+	restore, err := runner.StartRestore(ctx, request, plan)
+	if err != nil {
+		diags.AddError("Cannot create the Velero restore", err.Error())
+		return false
+	}
+	o.plan = plan
+	o.model.fromRestore(restore)
+	o.model.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
+	return true
+}
+
+func (o *restoreOperation) resume(ctx context.Context, diags *diag.Diagnostics) bool {
+	if !o.data.ready(ctx, diags) {
+		return false
+	}
+	request, ok := o.model.request(ctx, diags)
+	if !ok {
+		return false
+	}
+	plan, err := o.data.runner().ResumeRestore(ctx, request)
+	if err != nil {
+		addProblems(diags, "Cannot verify the restore", err)
+		return false
+	}
+	o.plan = plan
+	return true
+}
+
+func (o *restoreOperation) wait(ctx context.Context) (string, error) {
+	restore, err := o.data.runner().WaitRestore(ctx, o.model.Name.ValueString())
 	if restore != nil {
-		m.fromRestore(restore)
+		o.restore = restore
+		o.model.fromRestore(restore)
 	}
-	if !waitSucceeded(diags, "restore", name, m.Phase.ValueString(), err) {
-		return
-	}
-	reports, err := runner.VerifyRestore(ctx, restore, plan)
-	m.Restored = restoredValue(reports, diags)
+	return o.model.Phase.ValueString(), err
+}
+
+func (o *restoreOperation) verify(ctx context.Context, diags *diag.Diagnostics) bool {
+	reports, err := o.data.runner().VerifyRestore(ctx, o.restore, o.plan)
+	o.model.Restored = restoredValue(reports, diags)
 	if err != nil {
 		diags.AddError("The restore did not bring back what it must", err.Error()+
 			"\n\nThe restore is kept (tainted): fix the cause, clear the target namespace, and apply again.")
-		return
+		return false
 	}
-	m.Verified = types.BoolValue(true)
+	return true
 }
 
 func (r *restoreResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -321,12 +283,7 @@ func (r *restoreResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (m *restoreModel) fromRestore(rs *velerov1.Restore) {
-	m.Phase = types.StringValue(string(rs.Status.Phase))
-	m.StartedAt = timeString(rs.Status.StartTimestamp)
-	m.CompletedAt = timeString(rs.Status.CompletionTimestamp)
-	if m.Verified.IsNull() || m.Verified.IsUnknown() {
-		m.Verified = types.BoolValue(false)
-	}
+	m.observe(string(rs.Status.Phase), rs.Status.StartTimestamp, rs.Status.CompletionTimestamp)
 	if m.Restored.IsUnknown() {
 		m.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
 	}

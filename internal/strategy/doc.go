@@ -8,7 +8,7 @@
 // # Resolve, the preflight
 //
 // Resolve checks a component against the Running pods its selector matches
-// and returns a Plan, or a *PreflightError naming the component, the pod and
+// and returns a Plan, or a *MismatchError naming the component, the pod and
 // the driver field at fault (a volume or container that does not exist, with
 // the ones that do). Checking before the backup matters because Velero itself
 // forgives too much: a volume name that matches nothing is ignored at Info

@@ -166,11 +166,11 @@ func shells(t *testing.T) []string {
 		if err != nil {
 			continue
 		}
-		real, err := filepath.EvalSymlinks(path)
-		if err != nil || seen[real] {
+		resolved, err := filepath.EvalSymlinks(path)
+		if err != nil || seen[resolved] {
 			continue
 		}
-		seen[real] = true
+		seen[resolved] = true
 		found = append(found, path)
 	}
 	if len(found) == 0 {

@@ -88,13 +88,7 @@ func (p *Plan) ChecksumCommand() []string {
 	if p == nil || !p.Kind.IsDatabase() {
 		return nil
 	}
-	script := "styrmin_marker=" + shellQuote(p.Marker) + "\n" +
-		"if [ ! -f \"$styrmin_marker\" ]; then\n" +
-		"\tprintf 'styrmin %s: error: %s is missing: no dump completed\\n' " + shellQuote(p.Component) + " \"$styrmin_marker\" >&2\n" +
-		"\texit 1\n" +
-		"fi\n" +
-		"cat -- \"$styrmin_marker\"\n"
-	return shellCommand(script)
+	return shellCommand(p.checksumScript())
 }
 
 func (p *Plan) backupCommand() []string {

@@ -164,28 +164,3 @@ func TestNeo4jPlanWarnsAboutDowntime(t *testing.T) {
 		t.Errorf("restore script lacks the neo4j-admin 5.x load command:\n%s", plan.restoreScript())
 	}
 }
-
-// TestScriptsParse checks every script variant with the shells' own parsers,
-// including database and path names that need quoting.
-func TestScriptsParse(t *testing.T) {
-	for _, kind := range []driverspec.Kind{driverspec.KindPostgres, driverspec.KindMariaDB, driverspec.KindMongoDB, driverspec.KindNeo4j} {
-		for _, databases := range [][]string{nil, {"one"}, {`it's "odd" $(x) ` + "`y`", "two"}} {
-			b := driverspec.Backup{Enabled: true, Kind: kind, Volumes: []string{"dump"}, Databases: databases, Timeout: time.Minute}
-			plan := &Plan{Component: "odd 'name'", Kind: kind, DumpDir: `/mnt/it's "here" $x`, backup: b, Timeout: b.Timeout}
-			plan.dumps, plan.extraFiles = dumpLayout(b)
-			plan.Marker = filepath.Join(plan.dumpDir(), markerName(kind))
-			for _, script := range []string{plan.dumpScript(), plan.restoreScript(), plan.ChecksumCommand()[2]} {
-				if strings.Contains(script, "<no value>") {
-					t.Errorf("%s %q: the script has a template hole:\n%s", kind, databases, script)
-				}
-				for _, shell := range shells(t) {
-					c := newContainer(t, shell, nil)
-					r := c.run([]string{"/bin/sh", "-c", "set -n\n" + script})
-					if r.code != 0 {
-						t.Errorf("%s %s %q: syntax error: %s\n%s", filepath.Base(shell), kind, databases, r.stderr, script)
-					}
-				}
-			}
-		}
-	}
-}

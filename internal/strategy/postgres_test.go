@@ -346,8 +346,12 @@ func TestPostgresRestoreRefuses(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.WriteString("flipped bits")
-				f.Close()
+				if _, err := f.WriteString("flipped bits"); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Close(); err != nil {
+					t.Fatal(err)
+				}
 			},
 			wantStderr: "do not match postgres.sha256",
 		},
@@ -362,7 +366,9 @@ func TestPostgresRestoreRefuses(t *testing.T) {
 				marker := filepath.Join(dir, "postgres.sha256")
 				data, _ := os.ReadFile(marker)
 				lines := strings.SplitAfter(string(data), "\n")
-				os.WriteFile(marker, []byte(lines[1]), 0o600)
+				if err := os.WriteFile(marker, []byte(lines[1]), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			},
 			wantStderr: "postgres.dump is not listed in postgres.sha256",
 		},

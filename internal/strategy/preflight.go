@@ -7,9 +7,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// PreflightError is a component that cannot be backed up as its driver file
+// MismatchError is a component that cannot be backed up as its driver file
 // says, found by checking it against the live pods before any backup starts.
-type PreflightError struct {
+type MismatchError struct {
 	// Component is the component's name.
 	Component string
 	// Pod is the pod at fault; empty when no single pod is (no pod Running,
@@ -22,7 +22,7 @@ type PreflightError struct {
 	Message string
 }
 
-func (e *PreflightError) Error() string {
+func (e *MismatchError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "component %q", e.Component)
 	if e.Pod != "" {
@@ -46,7 +46,7 @@ func resolveDumpTarget(c Component, pod corev1.Pod) (dumpTarget, error) {
 	b := c.Backup
 	volume := b.Volumes[0]
 	fail := func(field, format string, args ...any) (dumpTarget, error) {
-		return dumpTarget{}, &PreflightError{Component: c.Name, Pod: pod.Name, Field: field, Message: fmt.Sprintf(format, args...)}
+		return dumpTarget{}, &MismatchError{Component: c.Name, Pod: pod.Name, Field: field, Message: fmt.Sprintf(format, args...)}
 	}
 
 	container := b.Container
@@ -92,12 +92,12 @@ func resolveDumpTarget(c Component, pod corev1.Pod) (dumpTarget, error) {
 // hook, with one container and one path, serves every pod of the component.
 func sameTarget(c Component, first, next dumpTarget) error {
 	if first.container != next.container {
-		return &PreflightError{Component: c.Name, Pod: next.pod, Field: "backup.container", Message: fmt.Sprintf(
+		return &MismatchError{Component: c.Name, Pod: next.pod, Field: "backup.container", Message: fmt.Sprintf(
 			"the component's pods disagree: the dump would run in container %q in pod %q but in %q here; one hook serves every pod the selector matches, so set backup.container or make the pods alike",
 			first.container, first.pod, next.container)}
 	}
 	if first.mountPath != next.mountPath {
-		return &PreflightError{Component: c.Name, Pod: next.pod, Field: "backup.volume", Message: fmt.Sprintf(
+		return &MismatchError{Component: c.Name, Pod: next.pod, Field: "backup.volume", Message: fmt.Sprintf(
 			"the component's pods disagree: container %q mounts the dump volume at %s in pod %q but at %s here; one hook serves every pod the selector matches",
 			first.container, first.mountPath, first.pod, next.mountPath)}
 	}

@@ -233,9 +233,9 @@ func TestResolvePreflightErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Resolve succeeded with plan %+v, want an error", plan)
 			}
-			var preflight *PreflightError
+			var preflight *MismatchError
 			if !errors.As(err, &preflight) {
-				t.Fatalf("error %v (%T) is not a *PreflightError", err, err)
+				t.Fatalf("error %v (%T) is not a *MismatchError", err, err)
 			}
 			if preflight.Component != tt.component.Name || preflight.Pod != tt.wantPod || preflight.Field != tt.wantField {
 				t.Errorf("error names component %q, pod %q, field %q; want %q, %q, %q (%v)",

@@ -73,7 +73,7 @@ func sampleAppComponents(t *testing.T) map[string]Component {
 	}
 	components := map[string]Component{}
 	for _, c := range driver.SortedComponents() {
-		components[c.Name] = FromDriverSpec(c)
+		components[c.Name] = c
 	}
 	return components
 }

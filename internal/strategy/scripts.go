@@ -1,6 +1,7 @@
 package strategy
 
 import (
+	"embed"
 	"slices"
 	"strings"
 	"text/template"
@@ -72,20 +73,52 @@ func (p *Plan) scriptData(dumping bool) scriptData {
 	return data
 }
 
+// scriptFiles are the scripts the hooks and the checksum command run, as
+// text/template files: the files directly in scripts/ are shared by every
+// database kind, scripts/<kind>/ holds a kind's dump.sh and restore.sh and
+// the parts only they share. Each file is a template named by its base name.
+//
+//go:embed scripts
+var scriptFiles embed.FS
+
+// kindScripts are the script templates of each database kind: the shared
+// files and the kind's own. A kind's file must not reuse a shared file's
+// name, which it would replace; extra-cleanup.sh, which cleanup.sh leaves
+// empty, is the one a kind may fill in.
+var kindScripts = parseKindScripts()
+
+func parseKindScripts() map[driverspec.Kind]*template.Template {
+	scripts := map[driverspec.Kind]*template.Template{}
+	for _, kind := range driverspec.Kinds() {
+		if !kind.IsDatabase() {
+			continue
+		}
+		t := template.New(string(kind)).Funcs(template.FuncMap{"q": shellQuote})
+		scripts[kind] = template.Must(t.ParseFS(scriptFiles, "scripts/*.sh", "scripts/"+string(kind)+"/*.sh"))
+	}
+	return scripts
+}
+
 func (p *Plan) dumpScript() string {
-	return p.render(dumpTemplates[p.Kind], p.scriptData(true))
+	return p.render("dump.sh", p.scriptData(true))
 }
 
 func (p *Plan) restoreScript() string {
-	return p.render(restoreTemplates[p.Kind], p.scriptData(false))
+	return p.render("restore.sh", p.scriptData(false))
 }
 
-func (p *Plan) render(t *template.Template, data scriptData) string {
+// checksumScript prints the marker; its template reads the plan itself.
+func (p *Plan) checksumScript() string {
+	return p.render("checksum.sh", p)
+}
+
+// render executes the script template name of p's kind with data.
+func (p *Plan) render(name string, data any) string {
 	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
+	if err := kindScripts[p.Kind].ExecuteTemplate(&b, name, data); err != nil {
 		// The templates are fixed and their data is plain strings: an error
 		// is a bug in this package, which the tests catch.
-		panic("strategy: rendering the " + string(p.Kind) + " script: " + err.Error())
+		panic("strategy: rendering the " + string(p.Kind) + " script " + name + ": " + err.Error())
 	}
 	return b.String()
 }
@@ -94,129 +127,3 @@ func (p *Plan) render(t *template.Template, data scriptData) string {
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
-
-var (
-	dumpTemplates = map[driverspec.Kind]*template.Template{
-		driverspec.KindPostgres: parseScript("postgres-dump", postgresDump),
-		driverspec.KindMariaDB:  parseScript("mariadb-dump", mariadbDump),
-		driverspec.KindMongoDB:  parseScript("mongodb-dump", mongodbDump),
-		driverspec.KindNeo4j:    parseScript("neo4j-dump", neo4jDump),
-	}
-	restoreTemplates = map[driverspec.Kind]*template.Template{
-		driverspec.KindPostgres: parseScript("postgres-restore", postgresRestore),
-		driverspec.KindMariaDB:  parseScript("mariadb-restore", mariadbRestore),
-		driverspec.KindMongoDB:  parseScript("mongodb-restore", mongodbRestore),
-		driverspec.KindNeo4j:    parseScript("neo4j-restore", neo4jRestore),
-	}
-)
-
-func parseScript(name, text string) *template.Template {
-	t := template.New(name).Funcs(template.FuncMap{"q": shellQuote})
-	template.Must(t.Parse(commonTemplates))
-	return template.Must(t.Parse(text))
-}
-
-// commonTemplates are the parts every dump and restore script shares.
-const commonTemplates = `
-{{- define "prelude" -}}
-set -eu
-if (set -o pipefail) 2>/dev/null; then set -o pipefail; fi
-umask 077
-styrmin_dir={{q .Dir}}
-note() { printf 'styrmin %s: %s\n' {{q .Component}} "$*" >&2; }
-fail() { note "error: $*"; exit 1; }
-# env_value NAME prints $NAME or, when NAME is not set, the content of the
-# file that NAME_FILE names.
-env_value() {
-	eval "styrmin_value=\${$1:-}"
-	if [ -n "$styrmin_value" ]; then
-		printf '%s' "$styrmin_value"
-		return 0
-	fi
-	eval "styrmin_file=\${$1_FILE:-}"
-	if [ -n "$styrmin_file" ]; then
-		[ -r "$styrmin_file" ] || fail "$1_FILE names $styrmin_file, which cannot be read"
-		cat -- "$styrmin_file"
-	fi
-}
-# first_env NAME... prints the value of the first NAME that env_value finds.
-first_env() {
-	for styrmin_name in "$@"; do
-		styrmin_value=$(env_value "$styrmin_name") || return 1
-		if [ -n "$styrmin_value" ]; then
-			printf '%s' "$styrmin_value"
-			return 0
-		fi
-	done
-}
-{{end}}
-
-{{- define "cleanup" -}}
-cleanup() {
-	:
-	{{- if .Dumping}}
-	{{- range .Files}}
-	rm -f -- "$styrmin_dir"/{{q (print . ".tmp")}}
-	{{- end}}
-	rm -f -- "$styrmin_dir"/{{q .MarkerTmp}}
-	{{- end}}
-	{{- block "extra-cleanup" .}}{{end}}
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-{{end}}
-
-{{- define "dump-begin" -}}
-mkdir -p -- "$styrmin_dir"
-cd -- "$styrmin_dir"
-# Velero does not kill a hook that timed out: never let two dumps write here at once.
-if command -v flock >/dev/null 2>&1; then
-	exec 9>>.lock
-	flock -n 9 || fail "an earlier dump into $styrmin_dir is still running"
-fi
-{{template "cleanup" .}}
-# The old marker goes first: until the new dump is complete, none claims it is.
-rm -f -- {{q .Marker}}
-{{end}}
-
-{{- define "dump-end" -}}
-sync
-{{- range .Files}}
-mv -f -- {{q (print . ".tmp")}} {{q .}}
-{{- end}}
-sha256sum --{{range .Files}} {{q .}}{{end}} >{{q .MarkerTmp}}
-sync
-mv -f -- {{q .MarkerTmp}} {{q .Marker}}
-sync
-note "dump complete in $styrmin_dir:"
-cat -- {{q .Marker}} >&2
-{{end}}
-
-{{- define "restore-begin" -}}
-{{template "cleanup" .}}
-cd -- "$styrmin_dir" 2>/dev/null || fail "$styrmin_dir does not exist: the backup holds no dump of this component"
-[ -f {{q .Marker}} ] || fail "$styrmin_dir/{{.Marker}} is missing: the dump in this backup never completed; refusing to restore it"
-sha256sum -c -- {{q .Marker}} >&2 || fail "the files in $styrmin_dir do not match {{.Marker}} (see above): the dump is damaged or incomplete; refusing to restore it"
-# listed FILE: whether the marker vouches for FILE.
-listed() {
-	while read -r styrmin_sum styrmin_name; do
-		[ "$styrmin_name" != "$1" ] || return 0
-	done <{{q .Marker}}
-	return 1
-}
-{{- range .Files}}
-listed {{q .}} || fail "{{.}} is not listed in {{$.Marker}}: the dump was taken with other settings (backup.databases?); refusing to restore"
-{{- end}}
-# wait_ready WHAT COMMAND...: run COMMAND every second until it succeeds, for at most {{.ReadyWait}}s.
-wait_ready() {
-	styrmin_what=$1
-	shift
-	styrmin_waited=0
-	until "$@" >/dev/null 2>&1; do
-		[ "$styrmin_waited" -lt {{.ReadyWait}} ] || fail "$styrmin_what did not accept connections within {{.ReadyWait}}s"
-		sleep 1
-		styrmin_waited=$((styrmin_waited + 1))
-	done
-}
-{{end}}
-`

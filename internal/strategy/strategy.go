@@ -22,21 +22,9 @@ const BackupVolumesAnnotation = "backup.velero.io/backup-volumes"
 // that they never mix with whatever else the volume holds.
 const dumpSubdir = "styrmin"
 
-// Component is one component of a driver file: what Resolve checks against
-// the live pods.
-type Component struct {
-	// Name is the component's key under spec.components.
-	Name string
-	// Selector is identifier.label, the matchLabels of the component's pods.
-	Selector map[string]string
-	// Backup is the component's normalised backup block.
-	Backup driverspec.Backup
-}
-
-// FromDriverSpec returns the Component for a parsed driver component.
-func FromDriverSpec(c driverspec.Component) Component {
-	return Component{Name: c.Name, Selector: c.Selector, Backup: c.Backup}
-}
+// Component is a driver file's component as driverspec parsed it: what Resolve checks against
+// the live pods. (An alias, so that strategies and their callers share one type.)
+type Component = driverspec.Component
 
 // Plan is what backing up and restoring one component takes. Resolve builds
 // it; its methods derive the Velero hook specs from it.
@@ -105,7 +93,7 @@ func (p *Plan) VolumesAnnotation() string {
 // Resolve is the preflight: it checks component c against pods, the live
 // pods of its namespace (pods its selector does not match are ignored), and
 // returns its plan. A component whose backup is disabled yields a nil Plan
-// and a nil error. Any problem is returned as a *PreflightError; when several
+// and a nil error. Any problem is returned as a *MismatchError; when several
 // pods are wrong, the first in name order is reported.
 func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 	b := c.Backup
@@ -158,7 +146,7 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 	for _, pod := range running {
 		for i, volume := range b.Volumes {
 			if !hasVolume(pod, volume) {
-				return nil, &PreflightError{
+				return nil, &MismatchError{
 					Component: c.Name, Pod: pod.Name, Field: volumeField(b, i),
 					Message: fmt.Sprintf("the pod has no volume %q; %s (name the entry under volumes: in the pod template, not the PVC)",
 						volume, listVolumes(pod)),
@@ -166,7 +154,7 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 			}
 		}
 		if b.Container != "" && findContainer(pod, b.Container) == nil {
-			return nil, &PreflightError{
+			return nil, &MismatchError{
 				Component: c.Name, Pod: pod.Name, Field: "backup.container",
 				Message: fmt.Sprintf("the pod has no container %q; %s", b.Container, listContainers(pod)),
 			}
@@ -220,7 +208,7 @@ func (p *Plan) dumpDir() string {
 func checkComponent(c Component) error {
 	b := c.Backup
 	bad := func(field, format string, args ...any) error {
-		return &PreflightError{Component: c.Name, Field: field, Message: fmt.Sprintf(format, args...)}
+		return &MismatchError{Component: c.Name, Field: field, Message: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case !b.Kind.Valid():
@@ -258,7 +246,7 @@ func podState(pod corev1.Pod) string {
 
 // noRunningPod explains why no pod can be backed up; matched is sorted.
 func noRunningPod(c Component, selector labels.Selector, matched []corev1.Pod) error {
-	err := &PreflightError{Component: c.Name, Field: "identifier.label"}
+	err := &MismatchError{Component: c.Name, Field: "identifier.label"}
 	if len(matched) == 0 {
 		err.Message = fmt.Sprintf("selector %s matches no pod: is the application deployed in this namespace, and are the labels those of its pod template?", selector)
 		return err

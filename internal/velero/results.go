@@ -106,8 +106,8 @@ func (s *Store) Results(ctx context.Context, key string) (*Results, error) {
 	return &r, nil
 }
 
-// LogLines returns up to max lines of a gzipped log that keep reports true for.
-func (s *Store) LogLines(ctx context.Context, key string, keep func(string) bool, max int) ([]string, error) {
+// LogLines returns up to limit lines of a gzipped log that keep reports true for.
+func (s *Store) LogLines(ctx context.Context, key string, keep func(string) bool, limit int) ([]string, error) {
 	body, err := s.open(ctx, key)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (s *Store) LogLines(ctx context.Context, key string, keep func(string) bool
 	var lines []string
 	scanner := bufio.NewScanner(body)
 	scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for scanner.Scan() && len(lines) < max {
+	for scanner.Scan() && len(lines) < limit {
 		if line := scanner.Text(); keep(line) {
 			lines = append(lines, line)
 		}

@@ -1,0 +1,72 @@
+package backups
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RefusalError lists every problem found before anything was created.
+type RefusalError struct{ Problems []error }
+
+func (e *RefusalError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e *RefusalError) Unwrap() []error { return e.Problems }
+
+// FailedError is a backup or restore that did not do what it must, with Velero's reasons.
+type FailedError struct {
+	Object   string
+	Problems []string
+	Reasons  []string
+}
+
+func (e *FailedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s failed:\n  - %s", e.Object, strings.Join(e.Problems, "\n  - "))
+	if len(e.Reasons) > 0 {
+		fmt.Fprintf(&b, "\nVelero's reasons (from its results and log in the bucket):\n  - %s", strings.Join(e.Reasons, "\n  - "))
+	}
+	return b.String()
+}
+
+func validationErrors(errs []string) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(errs, "; ")
+}
+
+// Argument is the argument of a request that a problem is about, so that the caller can point
+// at it (the provider underlines that attribute).
+type Argument string
+
+const (
+	ArgumentName            Argument = "name"
+	ArgumentNamespace       Argument = "namespace"
+	ArgumentLocation        Argument = "location"
+	ArgumentBackup          Argument = "backup"
+	ArgumentSourceNamespace Argument = "source namespace"
+	ArgumentTargetNamespace Argument = "target namespace"
+	// ArgumentComponents is about one component: ArgumentError.Component names it.
+	ArgumentComponents Argument = "components"
+)
+
+// ArgumentError is a problem with one argument of a request.
+type ArgumentError struct {
+	Argument  Argument
+	Component string // for ArgumentComponents
+	Err       error
+}
+
+func (e *ArgumentError) Error() string { return e.Err.Error() }
+
+func (e *ArgumentError) Unwrap() error { return e.Err }
+
+func argumentError(arg Argument, format string, args ...any) error {
+	return &ArgumentError{Argument: arg, Err: fmt.Errorf(format, args...)}
+}

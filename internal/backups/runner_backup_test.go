@@ -1,0 +1,696 @@
+package backups
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmware-tanzu/velero/pkg/apis/velero/shared"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
+	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
+)
+
+// Lines as Velero 1.18 logs a failed pre hook and its stderr, and one that is no reason.
+const (
+	logHookFailed = `time="2026-11-26T06:43:59Z" level=error msg="Error executing hook" backup=velero/b1 error="command terminated with exit code 2" hookCommand="[/bin/sh -c x]" hookContainer=web hookName=styrmin-files hookOnError=Fail hookPhase=pre pod=app/web-1`
+	logHookStderr = `time="2026-11-26T06:43:59Z" level=info msg="stderr: tar: /data: Permission denied\n" backup=velero/b1 hookCommand="[/bin/sh -c x]" hookContainer=web hookName=styrmin-files pod=app/web-1`
+	logHookOK     = `time="2026-11-26T06:43:58Z" level=info msg="running exec hook" backup=velero/b1 hookName=styrmin-files pod=app/web-0`
+)
+
+func TestVerifyBackup(t *testing.T) {
+	ctx := context.Background()
+	completedBackup := func() *velerov1.Backup { return testBackup(velerov1.BackupPhaseCompleted) }
+
+	tests := []struct {
+		name   string
+		backup *velerov1.Backup
+		pvbs   []*velerov1.PodVolumeBackup
+		bucket map[string]string
+		// want are fragments of the error; none means success.
+		want      []string
+		wantBytes int64
+	}{
+		{
+			name:   "Completed with one Completed PodVolumeBackup with data per volume is verified",
+			backup: completedBackup(),
+			pvbs: []*velerov1.PodVolumeBackup{
+				testPVB("b1-web-0", "b1", "web-0", velerov1.PodVolumeBackupPhaseCompleted, 1000, 1000),
+				// Only TotalBytes set: Velero reports it for a volume it found unchanged.
+				testPVB("b1-web-1", "b1", "web-1", velerov1.PodVolumeBackupPhaseCompleted, 0, 500),
+				// Another backup's capture of the same volume does not count.
+				testPVB("b0-web-1", "b0", "web-1", velerov1.PodVolumeBackupPhaseCompleted, 9, 9),
+			},
+			wantBytes: 1500,
+		},
+		{
+			name:   "a volume without PodVolumeBackup was not captured",
+			backup: completedBackup(),
+			pvbs:   []*velerov1.PodVolumeBackup{testPVB("b1-web-0", "b1", "web-0", velerov1.PodVolumeBackupPhaseCompleted, 1000, 1000)},
+			want:   []string{"backup b1 failed:", "component files: no PodVolumeBackup for volume data of pod web-1: the volume was not captured"},
+		},
+		{
+			name:   "a volume captured empty is a failure",
+			backup: completedBackup(),
+			pvbs: []*velerov1.PodVolumeBackup{
+				testPVB("b1-web-0", "b1", "web-0", velerov1.PodVolumeBackupPhaseCompleted, 1000, 1000),
+				testPVB("b1-web-1", "b1", "web-1", velerov1.PodVolumeBackupPhaseCompleted, 0, 0),
+			},
+			want: []string{"component files: volume data of pod web-1 was captured empty (0 bytes): a backup that captured nothing is a failure"},
+		},
+		{
+			name:   "a PodVolumeBackup that failed is quoted with its message",
+			backup: completedBackup(),
+			pvbs: []*velerov1.PodVolumeBackup{
+				testPVB("b1-web-0", "b1", "web-0", velerov1.PodVolumeBackupPhaseCompleted, 1000, 1000),
+				withMessage(testPVB("b1-web-1", "b1", "web-1", velerov1.PodVolumeBackupPhaseFailed, 0, 0), "node-agent pod is not running in node n1"),
+			},
+			want: []string{"component files: PodVolumeBackup of volume data of pod web-1 is Failed: node-agent pod is not running in node n1"},
+		},
+		{
+			// A backup has exactly one PodVolumeBackup per pod volume: two cannot be told apart,
+			// so both are named rather than one picked at random.
+			name:   "two PodVolumeBackups for one pod volume fail naming both",
+			backup: completedBackup(),
+			pvbs: []*velerov1.PodVolumeBackup{
+				testPVB("b1-web-0", "b1", "web-0", velerov1.PodVolumeBackupPhaseCompleted, 1000, 1000),
+				testPVB("b1-web-1-b", "b1", "web-1", velerov1.PodVolumeBackupPhaseFailed, 0, 0),
+				testPVB("b1-web-1-a", "b1", "web-1", velerov1.PodVolumeBackupPhaseCompleted, 500, 500),
+			},
+			want: []string{"component files: 2 PodVolumeBackups for volume data of pod web-1 (b1-web-1-a, b1-web-1-b): a backup has exactly one per pod volume"},
+		},
+		{
+			name:   "a failed hook fails a backup Velero calls Completed",
+			backup: withHookStatus(completedBackup(), 2, 1),
+			pvbs:   allCaptured(),
+			want:   []string{"backup b1 failed:", "1 of 2 hooks failed"},
+		},
+		{
+			name:   "PartiallyFailed quotes Velero's reasons from the results file and the log's hook lines",
+			backup: withCounts(testBackup(velerov1.BackupPhasePartiallyFailed), 2, 1),
+			pvbs:   allCaptured(),
+			bucket: map[string]string{
+				"backups/b1/b1-results.gz": `{"errors":{"velero":["pod volume backup failed: exit status 1"],"namespaces":{"app":["hook styrmin-files failed"]}}}`,
+				"backups/b1/b1-logs.gz":    strings.Join([]string{logHookOK, logHookStderr, logHookFailed}, "\n"),
+			},
+			want: []string{
+				"Velero finished the backup as PartiallyFailed (2 errors, 1 warnings)",
+				"Velero's reasons (from its results and log in the bucket):",
+				"  - velero: pod volume backup failed: exit status 1",
+				"  - namespace app: hook styrmin-files failed",
+				"  - hook styrmin-files in pod app/web-1 (container web): stderr: tar: /data: Permission denied",
+				"  - hook styrmin-files in pod app/web-1 (container web): Error executing hook: command terminated with exit code 2",
+			},
+		},
+		{
+			name:   "a results file that cannot be read is said so, and the failure still reported",
+			backup: testBackup(velerov1.BackupPhaseFailed),
+			pvbs:   allCaptured(),
+			want: []string{
+				"Velero finished the backup as Failed (0 errors, 0 warnings)",
+				"(results file not readable: read s3://velero-backups/cluster-a/backups/b1/b1-results.gz:", "NoSuchKey",
+			},
+		},
+		{
+			name:   "FailedValidation quotes the validation errors",
+			backup: withValidationErrors(testBackup(velerov1.BackupPhaseFailedValidation), "backup storage location 'primary' is unavailable", "TTL is negative"),
+			want:   []string{"Velero finished the backup as FailedValidation (0 errors, 0 warnings): backup storage location 'primary' is unavailable; TTL is negative"},
+		},
+		{
+			name:   "a backup Velero has not started is New",
+			backup: testBackup(""),
+			pvbs:   allCaptured(),
+			want:   []string{"Velero finished the backup as New (0 errors, 0 warnings)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t)
+			for _, p := range tt.pvbs {
+				env.create(t, p)
+			}
+			for key, content := range tt.bucket {
+				env.bucket.put(key, content)
+			}
+			reports, err := env.runner.VerifyBackup(ctx, tt.backup, []*strategy.Plan{testDiskPlan()})
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("VerifyBackup = %v", err)
+				}
+				want := []ComponentReport{{Component: "files", Kind: "disk", Pods: []string{"web-0", "web-1"}, Volumes: []string{"data"}, Bytes: tt.wantBytes}}
+				if diff := cmp.Diff(want, reports); diff != "" {
+					t.Errorf("reports (-want +got):\n%s", diff)
+				}
+				if n := env.bucket.requestCount(); n != 0 {
+					t.Errorf("%d requests to the bucket: a verified backup needs no reasons", n)
+				}
+				return
+			}
+			var failed *FailedError
+			if !errors.As(err, &failed) {
+				t.Fatalf("VerifyBackup = %v, want a *FailedError", err)
+			}
+			assertErrorContains(t, err, tt.want...)
+			if len(reports) != 1 {
+				t.Errorf("reports = %+v, want one per plan even on failure", reports)
+			}
+		})
+	}
+
+	t.Run("reasons are capped so an error stays readable", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.bucket.put("backups/b1/b1-results.gz", resultsWithErrors(maxReasons+5))
+		_, err := env.runner.VerifyBackup(ctx, testBackup(velerov1.BackupPhasePartiallyFailed), nil)
+		assertErrorContains(t, err, fmt.Sprintf("velero: error %d\n", maxReasons-1), "... and 5 more")
+		if strings.Contains(err.Error(), fmt.Sprintf("error %d\n", maxReasons)) {
+			t.Errorf("more than %d reasons quoted:\n%s", maxReasons, err)
+		}
+	})
+}
+
+func TestPlanBackup(t *testing.T) {
+	ctx := context.Background()
+	request := BackupRequest{Name: "b1", Namespace: "app", Location: "primary", Components: []driverspec.Component{testDiskComponent()}}
+
+	t.Run("Running pods with the volumes and an Available location give the plans", func(t *testing.T) {
+		env := newTestEnv(t, testPod("web-1"), testPod("web-0"), otherPod("db-0"))
+		plans, pods, err := env.runner.PlanBackup(ctx, request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plans) != 1 || plans[0].Component != "files" || strings.Join(plans[0].Pods, ",") != "web-0,web-1" || len(pods) != 3 {
+			t.Errorf("plans = %+v, %d pods", plans, len(pods))
+		}
+	})
+
+	tests := []struct {
+		name     string
+		location func(*velerov1.BackupStorageLocation) // nil: no location at all
+		request  func(*BackupRequest)
+		pods     []*corev1.Pod
+		want     []string
+	}{
+		{
+			name: "a location that does not exist",
+			pods: []*corev1.Pod{testPod("web-0")},
+			want: []string{`backup storage location "primary" does not exist in namespace velero`},
+		},
+		{
+			name: "a location Velero found Unavailable",
+			location: func(b *velerov1.BackupStorageLocation) {
+				b.Status.Phase, b.Status.Message = velerov1.BackupStorageLocationPhaseUnavailable, "NoSuchBucket"
+			},
+			pods: []*corev1.Pod{testPod("web-0")},
+			want: []string{`"primary" is Unavailable, not Available: NoSuchBucket`},
+		},
+		{
+			name:     "a location Velero has not validated yet",
+			location: func(b *velerov1.BackupStorageLocation) { b.Status.Phase = "" },
+			pods:     []*corev1.Pod{testPod("web-0")},
+			want:     []string{`"primary" is New, not Available`},
+		},
+		{
+			name: "a ReadOnly location",
+			location: func(b *velerov1.BackupStorageLocation) {
+				b.Spec.AccessMode = velerov1.BackupStorageLocationAccessModeReadOnly
+			},
+			pods: []*corev1.Pod{testPod("web-0")},
+			want: []string{`"primary" is ReadOnly: back up to a ReadWrite location`},
+		},
+		{
+			name:     "no component has its backup enabled",
+			location: func(*velerov1.BackupStorageLocation) {},
+			request: func(r *BackupRequest) {
+				c := testDiskComponent()
+				c.Backup.Enabled = false
+				r.Components = []driverspec.Component{c}
+			},
+			pods: []*corev1.Pod{testPod("web-0")},
+			want: []string{"no component has its backup enabled: a backup would capture nothing"},
+		},
+		{
+			name: "every problem is listed at once",
+			location: func(b *velerov1.BackupStorageLocation) {
+				b.Spec.AccessMode = velerov1.BackupStorageLocationAccessModeReadOnly
+			},
+			pods: []*corev1.Pod{otherPod("db-0")},
+			want: []string{`"primary" is ReadOnly`, `component "files": identifier.label: selector app=web matches no pod`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run("refuses "+tt.name, func(t *testing.T) {
+			env := newTestEnv(t, tt.pods...)
+			if tt.location == nil {
+				if err := velero.Delete[velerov1.BackupStorageLocation](ctx, env.runner.Velero, "primary"); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				env.changeLocation(t, tt.location)
+			}
+			req := request
+			if tt.request != nil {
+				tt.request(&req)
+			}
+			plans, _, err := env.runner.PlanBackup(ctx, req)
+			var refusal *RefusalError
+			if !errors.As(err, &refusal) || len(refusal.Problems) != len(tt.want) {
+				t.Fatalf("PlanBackup = %v, want a *RefusalError with %d problems", err, len(tt.want))
+			}
+			assertErrorContains(t, err, tt.want...)
+			if plans != nil {
+				t.Errorf("plans = %+v on refusal", plans)
+			}
+		})
+	}
+}
+
+func TestStartBackup(t *testing.T) {
+	ctx := context.Background()
+	request := BackupRequest{Name: "b1", Namespace: "app", Location: "primary", TTL: time.Hour,
+		Components: []driverspec.Component{testDiskComponent()}, Labels: map[string]string{"env": "prod"}}
+
+	t.Run("annotates the pods, keeping volumes listed there, and creates the Backup with its record", func(t *testing.T) {
+		annotated := testPod("web-0")
+		annotated.Annotations = map[string]string{backupVolumesAnnotation: "cache"}
+		env := newTestEnv(t, annotated, testPod("web-1"))
+		plans, pods, err := env.runner.PlanBackup(ctx, request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, err := env.runner.StartBackup(ctx, request, plans, pods)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pod, want := range map[string]string{"web-0": "cache,data", "web-1": "data"} {
+			got, err := env.kube.CoreV1().Pods("app").Get(ctx, pod, metav1.GetOptions{})
+			if err != nil || got.Annotations[backupVolumesAnnotation] != want {
+				t.Errorf("pod %s annotation = %q, %v; want %q", pod, got.Annotations[backupVolumesAnnotation], err, want)
+			}
+		}
+		stored, err := velero.Get[velerov1.Backup](ctx, env.runner.Velero, "b1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Name != created.Name || stored.Labels[ManagedByLabel] != "terraform-provider-styrmin" || stored.Labels["env"] != "prod" ||
+			strings.Join(stored.Spec.IncludedNamespaces, ",") != "app" || stored.Spec.StorageLocation != "primary" || stored.Spec.TTL.Duration != time.Hour ||
+			*stored.Spec.DefaultVolumesToFsBackup || *stored.Spec.SnapshotVolumes || len(stored.Spec.Hooks.Resources) != 0 {
+			t.Errorf("Backup = %+v", stored)
+		}
+		records, err := Records(stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := records["files"]; r.Kind != "disk" || strings.Join(r.Pods, ",") != "web-0,web-1" || r.Pod.Name != "web-0" {
+			t.Errorf("record = %+v", r)
+		}
+	})
+
+	t.Run("adopts a Backup of the same name this provider made for the namespace", func(t *testing.T) {
+		env := newTestEnv(t, testPod("web-0"))
+		existing := testBackup(velerov1.BackupPhaseInProgress)
+		existing.Labels = map[string]string{ManagedByLabel: "terraform-provider-styrmin"}
+		existing.Spec.IncludedNamespaces = []string{"app"}
+		env.create(t, existing)
+		got, err := env.runner.StartBackup(ctx, request, []*strategy.Plan{testDiskPlan()}, nil)
+		if err != nil || got.Status.Phase != velerov1.BackupPhaseInProgress {
+			t.Errorf("StartBackup = %+v, %v; want the existing backup", got, err)
+		}
+		if n := countActions(env.kube, "patch", "pods"); n != 0 {
+			t.Errorf("%d pod patches: an adopted backup annotates nothing", n)
+		}
+	})
+
+	t.Run("refuses a Backup of the same name made by someone else", func(t *testing.T) {
+		env := newTestEnv(t, testPod("web-0"))
+		existing := testBackup(velerov1.BackupPhaseCompleted)
+		existing.Spec.IncludedNamespaces = []string{"app"}
+		env.create(t, existing)
+		_, err := env.runner.StartBackup(ctx, request, []*strategy.Plan{testDiskPlan()}, nil)
+		assertErrorContains(t, err, `a Velero backup named "b1" already exists and was not made by this provider for namespace app: choose another name`)
+	})
+}
+
+func TestWaitBackup(t *testing.T) {
+	env := newTestEnv(t)
+	env.create(t, testBackup(velerov1.BackupPhasePartiallyFailed))
+	got, err := env.runner.WaitBackup(context.Background(), "b1")
+	if err != nil || got.Status.Phase != velerov1.BackupPhasePartiallyFailed {
+		t.Errorf("WaitBackup = %+v, %v; want it to return at once on a terminal phase", got, err)
+	}
+}
+
+func TestDeleteBackup(t *testing.T) {
+	fastDeletePolls(t)
+
+	t.Run("a backup that is already gone is nothing to delete", func(t *testing.T) {
+		env := newTestEnv(t)
+		if err := env.runner.DeleteBackup(context.Background(), "b1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := countActions(env.dyn, "create", "deletebackuprequests"); n != 0 {
+			t.Errorf("%d DeleteBackupRequests created", n)
+		}
+	})
+
+	t.Run("waits through a DeleteBackupRequest until the Backup disappears", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
+		// Velero removes the Backup a few polls after the request.
+		env.veleroDeletesBackupAfter(t, "b1", 3)
+		if err := env.runner.DeleteBackup(context.Background(), "b1"); err != nil {
+			t.Fatal(err)
+		}
+		dbrs, err := velero.List[velerov1.DeleteBackupRequest](context.Background(), env.runner.Velero, "")
+		if err != nil || len(dbrs) != 1 {
+			t.Fatalf("DeleteBackupRequests = %+v, %v; want one", dbrs, err)
+		}
+		dbr := dbrs[0]
+		if dbr.Spec.BackupName != "b1" || !strings.HasPrefix(dbr.Name, "b1-") ||
+			dbr.Labels[velerov1.BackupNameLabel] != "b1" || dbr.Labels[ManagedByLabel] != "terraform-provider-styrmin" {
+			t.Errorf("DeleteBackupRequest = %+v", dbr)
+		}
+	})
+
+	t.Run("a request Velero processed with errors fails quoting them", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
+		env.dyn.PrependReactor("create", "deletebackuprequests", func(action k8stesting.Action) (bool, runtime.Object, error) {
+			// Velero refuses the request at once; the Backup stays.
+			u, ok := createdObject(action).(*unstructured.Unstructured)
+			if !ok {
+				return false, nil, nil
+			}
+			u.Object["status"] = map[string]any{
+				"phase":  string(velerov1.DeleteBackupRequestPhaseProcessed),
+				"errors": []any{"backup storage location primary is ReadOnly", "cannot delete"},
+			}
+			return false, nil, nil
+		})
+		err := env.runner.DeleteBackup(context.Background(), "b1")
+		assertErrorContains(t, err, "the Velero server could not delete backup b1: backup storage location primary is ReadOnly; cannot delete")
+	})
+
+	t.Run("a Backup still there at the deadline is a timeout error", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		err := env.runner.DeleteBackup(ctx, "b1")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("DeleteBackup = %v, want context.DeadlineExceeded", err)
+		}
+		assertErrorContains(t, err, "backup b1 is still there after the delete timeout: context deadline exceeded")
+	})
+}
+
+// --- helpers ---
+
+// testEnv is a Runner over fake clusters (a typed one for pods and Secrets, a dynamic one for
+// Velero's objects) and a fake bucket behind an Available location "primary".
+type testEnv struct {
+	runner Runner
+	kube   *kubefake.Clientset
+	dyn    *dynamicfake.FakeDynamicClient
+	bucket *testBucket
+}
+
+func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := velerov1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	objects := make([]runtime.Object, len(pods))
+	for i, p := range pods {
+		objects[i] = p
+	}
+	env := &testEnv{kube: kubefake.NewClientset(objects...), dyn: dynamicfake.NewSimpleDynamicClient(scheme), bucket: newTestBucket(t)}
+	client := velero.NewClient(env.dyn, "velero")
+	env.runner = Runner{Kube: env.kube, Velero: client, Locations: velero.Locations{Kube: env.kube, Velero: client}}
+	// The API server names objects created with generateName; the fake does not.
+	env.dyn.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		obj, err := meta.Accessor(createdObject(action))
+		if err == nil && obj.GetName() == "" && obj.GetGenerateName() != "" {
+			obj.SetName(obj.GetGenerateName() + "x7k2p")
+		}
+		return false, nil, nil
+	})
+	if err := env.runner.Locations.Create(context.Background(), velero.Location{
+		Name: "primary", Bucket: "velero-backups", Prefix: "cluster-a", Region: "us-east-1", Endpoint: env.bucket.URL,
+		ForcePathStyle: true, AccessKeyID: "AKID", SecretAccessKey: "SECRET", AccessMode: "ReadWrite",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	env.changeLocation(t, func(b *velerov1.BackupStorageLocation) { b.Status.Phase = velerov1.BackupStorageLocationPhaseAvailable })
+	env.dyn.ClearActions()
+	env.kube.ClearActions()
+	return env
+}
+
+// create stores a Velero object as Velero (or a user) would have made it.
+func (env *testEnv) create(t *testing.T, obj any) {
+	t.Helper()
+	var err error
+	switch o := obj.(type) {
+	case *velerov1.Backup:
+		_, err = velero.Create(context.Background(), env.runner.Velero, o)
+	case *velerov1.Restore:
+		_, err = velero.Create(context.Background(), env.runner.Velero, o)
+	case *velerov1.PodVolumeBackup:
+		_, err = velero.Create(context.Background(), env.runner.Velero, o)
+	case *velerov1.PodVolumeRestore:
+		_, err = velero.Create(context.Background(), env.runner.Velero, o)
+	default:
+		t.Fatalf("create: unexpected %T", obj)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (env *testEnv) changeLocation(t *testing.T, change func(*velerov1.BackupStorageLocation)) {
+	t.Helper()
+	bsl, err := velero.Get[velerov1.BackupStorageLocation](context.Background(), env.runner.Velero, "primary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(bsl)
+	if _, err := velero.Update(context.Background(), env.runner.Velero, bsl); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// veleroDeletesBackupAfter plays Velero's side of a DeleteBackupRequest: the Backup is gone
+// from the given read of it after the request was created.
+func (env *testEnv) veleroDeletesBackupAfter(t *testing.T, name string, reads int) {
+	t.Helper()
+	requested, count := false, 0
+	env.dyn.PrependReactor("create", "deletebackuprequests", func(k8stesting.Action) (bool, runtime.Object, error) {
+		requested = true
+		return false, nil, nil
+	})
+	env.dyn.PrependReactor("get", "backups", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if get, ok := action.(k8stesting.GetAction); ok && requested && get.GetName() == name {
+			if count++; count == reads {
+				if err := env.dyn.Tracker().Delete(action.GetResource(), action.GetNamespace(), name); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		return false, nil, nil
+	})
+}
+
+// fastDeletePolls makes DeleteBackup poll every millisecond instead of every second.
+func fastDeletePolls(t *testing.T) {
+	saved := deletePollInterval
+	deletePollInterval = time.Millisecond
+	t.Cleanup(func() { deletePollInterval = saved })
+}
+
+func testDiskComponent() driverspec.Component {
+	return driverspec.Component{
+		Name: "files", Selector: map[string]string{"app": "web"},
+		Backup: driverspec.Backup{Enabled: true, Kind: driverspec.KindDisk, Volumes: []string{"data"}},
+	}
+}
+
+// testDiskPlan is what PlanBackup makes of testDiskComponent with pods web-0 and web-1. Kind
+// disk runs no hook and reads no checksum, so no pod exec is needed.
+func testDiskPlan() *strategy.Plan {
+	return &strategy.Plan{Component: "files", Kind: driverspec.KindDisk, Selector: map[string]string{"app": "web"},
+		Pods: []string{"web-0", "web-1"}, Volumes: []string{"data"}}
+}
+
+func testPod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "app", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "web", Image: "nginx", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
+			Volumes:    []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+}
+
+func otherPod(name string) *corev1.Pod {
+	pod := testPod(name)
+	pod.Labels = map[string]string{"app": "db"}
+	return pod
+}
+
+// testBackup is the Backup "b1" of namespace app.
+func testBackup(phase velerov1.BackupPhase) *velerov1.Backup {
+	const name = "b1"
+	return &velerov1.Backup{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero"},
+		Spec:       velerov1.BackupSpec{IncludedNamespaces: []string{"app"}, StorageLocation: "primary"},
+		Status:     velerov1.BackupStatus{Phase: phase},
+	}
+}
+
+func withHookStatus(b *velerov1.Backup, attempted, failed int) *velerov1.Backup {
+	b.Status.HookStatus = &velerov1.HookStatus{HooksAttempted: attempted, HooksFailed: failed}
+	return b
+}
+
+func withCounts(b *velerov1.Backup, errs, warnings int) *velerov1.Backup {
+	b.Status.Errors, b.Status.Warnings = errs, warnings
+	return b
+}
+
+func withValidationErrors(b *velerov1.Backup, errs ...string) *velerov1.Backup {
+	b.Status.ValidationErrors = errs
+	return b
+}
+
+// testPVB is a PodVolumeBackup of the volume "data" of pod, in namespace app.
+func testPVB(name, backupName, pod string, phase velerov1.PodVolumeBackupPhase, done, total int64) *velerov1.PodVolumeBackup {
+	return &velerov1.PodVolumeBackup{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero", Labels: map[string]string{velerov1.BackupNameLabel: backupName}},
+		Spec:       velerov1.PodVolumeBackupSpec{Pod: corev1.ObjectReference{Kind: "Pod", Namespace: "app", Name: pod}, Volume: "data"},
+		Status: velerov1.PodVolumeBackupStatus{Phase: phase,
+			Progress: shared.DataMoveOperationProgress{BytesDone: done, TotalBytes: total}},
+	}
+}
+
+func withMessage(p *velerov1.PodVolumeBackup, message string) *velerov1.PodVolumeBackup {
+	p.Status.Message = message
+	return p
+}
+
+// allCaptured is a complete capture of testDiskPlan by backup.
+func allCaptured() []*velerov1.PodVolumeBackup {
+	const backup = "b1"
+	return []*velerov1.PodVolumeBackup{
+		testPVB(backup+"-web-0", backup, "web-0", velerov1.PodVolumeBackupPhaseCompleted, 1000, 1000),
+		testPVB(backup+"-web-1", backup, "web-1", velerov1.PodVolumeBackupPhaseCompleted, 500, 500),
+	}
+}
+
+func resultsWithErrors(n int) string {
+	errs := make([]string, n)
+	for i := range errs {
+		errs[i] = fmt.Sprintf("%q", fmt.Sprintf("error %d", i))
+	}
+	return `{"errors":{"velero":[` + strings.Join(errs, ",") + `]}}`
+}
+
+// testBucket is the bucket "velero-backups" behind location "primary" (prefix "cluster-a"): it
+// answers S3 path-style GetObject with gzipped files, or NoSuchKey.
+type testBucket struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	objects  map[string][]byte
+	requests int
+}
+
+func newTestBucket(t *testing.T) *testBucket {
+	t.Helper()
+	b := &testBucket{objects: map[string][]byte{}}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		b.requests++
+		body, ok := b.objects[r.URL.Path]
+		b.mu.Unlock()
+		if r.Method != http.MethodGet || !ok {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>`))
+			return
+		}
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// put stores content gzipped, as Velero writes its results and logs, under key (relative to
+// the location's prefix).
+func (b *testBucket) put(key, content string) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(content))
+	_ = zw.Close()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.objects["/velero-backups/cluster-a/"+key] = buf.Bytes()
+}
+
+func (b *testBucket) requestCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.requests
+}
+
+type actionRecorder interface{ Actions() []k8stesting.Action }
+
+func countActions(client actionRecorder, verb, resource string) int {
+	n := 0
+	for _, a := range client.Actions() {
+		if a.GetVerb() == verb && a.GetResource().Resource == resource {
+			n++
+		}
+	}
+	return n
+}
+
+func assertErrorContains(t *testing.T, err error, fragments ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("error = nil, want one containing %q", fragments)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(err.Error(), f) {
+			t.Errorf("error does not contain %q:\n%s", f, err)
+		}
+	}
+}
+
+// createdObject is the object a create action carries, nil for any other action.
+func createdObject(action k8stesting.Action) runtime.Object {
+	if create, ok := action.(k8stesting.CreateAction); ok {
+		return create.GetObject()
+	}
+	return nil
+}

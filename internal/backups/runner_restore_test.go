@@ -1,0 +1,450 @@
+package backups
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmware-tanzu/velero/pkg/apis/velero/shared"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
+	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
+)
+
+func TestPlanRestore(t *testing.T) {
+	ctx := context.Background()
+	fastSyncPolls(t)
+	request := func() RestoreRequest {
+		return RestoreRequest{Name: "r1", Backup: "b1", TargetNamespace: "app-clone", BackupSyncWait: time.Second,
+			Components: []driverspec.Component{testDiskComponent()}}
+	}
+
+	t.Run("a Completed backup made by this provider plans a restore into a fresh namespace", func(t *testing.T) {
+		env := newTestEnv(t, testPod("web-0"), testPod("web-1")) // the source keeps running
+		env.create(t, recordedBackup())
+		req := request()
+		disabled := driverspec.Component{Name: "cache", Backup: driverspec.Backup{Enabled: false}}
+		req.Components = append(req.Components, disabled)
+		plan, err := env.runner.PlanRestore(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Backup.Name != "b1" || plan.SourceNamespace != "app" || len(plan.Plans) != 1 {
+			t.Fatalf("plan = %+v", plan)
+		}
+		if p := plan.Plans[0]; p.Component != "files" || strings.Join(p.Pods, ",") != "web-0,web-1" || strings.Join(p.Volumes, ",") != "data" {
+			t.Errorf("component plan = %+v; want every recorded pod", p)
+		}
+	})
+
+	t.Run("waits for backup sync to bring the backup in", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, recordedBackup())
+		reads := 0
+		env.dyn.PrependReactor("get", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			if reads++; reads < 3 {
+				return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "velero.io", Resource: "backups"}, "b1")
+			}
+			return false, nil, nil
+		})
+		plan, err := env.runner.PlanRestore(ctx, request())
+		if err != nil || plan.Backup.Name != "b1" || reads != 3 {
+			t.Errorf("PlanRestore = %+v, %v after %d reads; want the backup on the third read", plan, err, reads)
+		}
+	})
+
+	tests := []struct {
+		name    string
+		backup  *velerov1.Backup // nil: no backup
+		pods    []*corev1.Pod
+		request func(*RestoreRequest)
+		setUp   func(*testEnv)
+		want    []string
+		// argument is the request argument the error points at, if it points at one.
+		argument Argument
+	}{
+		{
+			name:     "no backup after waiting for backup sync",
+			request:  func(r *RestoreRequest) { r.BackupSyncWait = 20 * time.Millisecond },
+			want:     []string{`no backup "b1" in namespace velero after waiting 20ms for Velero's backup sync: check the name, and that a location reading the bucket that holds it exists (its backup_sync_period bounds how soon it appears)`},
+			argument: ArgumentBackup,
+		},
+		{
+			name: "a backup that cannot be read",
+			setUp: func(env *testEnv) {
+				env.dyn.PrependReactor("get", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "velero.io", Resource: "backups"}, "b1", errors.New("RBAC says no"))
+				})
+			},
+			want:     []string{`read backup "b1": `, "RBAC says no"},
+			argument: ArgumentBackup,
+		},
+		{
+			name:     "a backup that is not Completed",
+			backup:   withPhase(recordedBackup(), velerov1.BackupPhasePartiallyFailed),
+			want:     []string{`backup "b1" is PartiallyFailed, not Completed: restore from a complete backup`},
+			argument: ArgumentBackup,
+		},
+		{
+			name:     "a backup of several namespaces without a source namespace",
+			backup:   withNamespaces(recordedBackup(), "app", "shop"),
+			want:     []string{`backup "b1" covers namespaces [app shop]: name the one to restore`},
+			argument: ArgumentSourceNamespace,
+		},
+		{
+			name:     "a source namespace the backup does not hold",
+			backup:   recordedBackup(),
+			request:  func(r *RestoreRequest) { r.SourceNamespace = "shop" },
+			want:     []string{`backup "b1" holds namespaces [app], not "shop"`},
+			argument: ArgumentSourceNamespace,
+		},
+		{
+			name:   "a backup not made by this provider",
+			backup: withoutRecord(recordedBackup()),
+			want:   []string{"backup b1 was not made by this provider (no styrmin.io/components annotation): its components' restore hooks are unknown"},
+		},
+		{
+			name:   "a backup whose record is unreadable",
+			backup: withRecord(recordedBackup(), "{"),
+			want:   []string{"backup b1: annotation styrmin.io/components:"},
+		},
+		{
+			name:   "a component that is not in the backup",
+			backup: recordedBackup(),
+			request: func(r *RestoreRequest) {
+				db := driverspec.Component{Name: "db", Selector: map[string]string{"app": "db"},
+					Backup: driverspec.Backup{Enabled: true, Kind: driverspec.KindDisk, Volumes: []string{"data"}}}
+				r.Components = append(r.Components, db)
+			},
+			want: []string{`component "db": not in backup "b1" (it holds files): remove it from components or use a backup that has it`},
+		},
+		{
+			name:   "a component that no longer matches what the backup captured",
+			backup: recordedBackup(),
+			request: func(r *RestoreRequest) {
+				r.Components[0].Backup.Volumes = []string{"uploads"}
+			},
+			want: []string{`component "files" does not match what backup "b1" captured:`, `the pod has no volume "uploads"`},
+		},
+		{
+			name:    "a target namespace that already runs the component's pods",
+			backup:  recordedBackup(),
+			pods:    []*corev1.Pod{testPod("web-0"), testPod("web-1")},
+			request: func(r *RestoreRequest) { r.TargetNamespace = "app" },
+			want: []string{`namespace "app" already runs 2 pod(s) of component "files" (web-0). Velero restores volume data and runs restore hooks only in pods it creates, ` +
+				`so restoring over them would keep their current data: restore into a fresh namespace (the clone path), or remove the component's workload from "app" first`},
+			argument: ArgumentTargetNamespace,
+		},
+	}
+	for _, tt := range tests {
+		t.Run("refuses "+tt.name, func(t *testing.T) {
+			env := newTestEnv(t, tt.pods...)
+			if tt.backup != nil {
+				env.create(t, tt.backup)
+			}
+			if tt.setUp != nil {
+				tt.setUp(env)
+			}
+			req := request()
+			if tt.request != nil {
+				tt.request(&req)
+			}
+			plan, err := env.runner.PlanRestore(ctx, req)
+			assertErrorContains(t, err, tt.want...)
+			if plan != nil {
+				t.Errorf("plan = %+v on refusal", plan)
+			}
+			if tt.argument != "" {
+				var argErr *ArgumentError
+				if !errors.As(err, &argErr) || argErr.Argument != tt.argument {
+					t.Errorf("error %v does not point at argument %q", err, tt.argument)
+				}
+			}
+			if n := countActions(env.dyn, "create", "restores"); n != 0 {
+				t.Errorf("%d restores created by a refused preflight", n)
+			}
+		})
+	}
+}
+
+func TestStartRestore(t *testing.T) {
+	ctx := context.Background()
+	restorePVs := true
+	request := RestoreRequest{Name: "r1", Backup: "b1", TargetNamespace: "app-clone", ExistingResourcePolicy: "update",
+		RestorePVs: &restorePVs, Labels: map[string]string{"env": "test"}}
+	plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()}}
+
+	t.Run("creates the Restore, mapping the source namespace to the target", func(t *testing.T) {
+		env := newTestEnv(t)
+		if _, err := env.runner.StartRestore(ctx, request, plan); err != nil {
+			t.Fatal(err)
+		}
+		got, err := velero.Get[velerov1.Restore](ctx, env.runner.Velero, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := velerov1.RestoreSpec{BackupName: "b1", IncludedNamespaces: []string{"app"}, RestorePVs: &restorePVs,
+			NamespaceMapping: map[string]string{"app": "app-clone"}, ExistingResourcePolicy: "update"}
+		if diff := cmp.Diff(want, got.Spec); diff != "" {
+			t.Errorf("Restore spec (-want +got):\n%s", diff)
+		}
+		if got.Labels[ManagedByLabel] != "terraform-provider-styrmin" || got.Labels["env"] != "test" {
+			t.Errorf("labels = %v", got.Labels)
+		}
+	})
+
+	t.Run("a restore into the source namespace maps nothing", func(t *testing.T) {
+		env := newTestEnv(t)
+		req := request
+		req.TargetNamespace = "app"
+		created, err := env.runner.StartRestore(ctx, req, plan)
+		if err != nil || created.Spec.NamespaceMapping != nil {
+			t.Errorf("StartRestore = %+v, %v", created, err)
+		}
+	})
+
+	t.Run("adopts a Restore of the same name this provider made from the backup", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, &velerov1.Restore{
+			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{ManagedByLabel: "terraform-provider-styrmin"}},
+			Spec:       velerov1.RestoreSpec{BackupName: "b1"},
+			Status:     velerov1.RestoreStatus{Phase: velerov1.RestorePhaseInProgress},
+		})
+		got, err := env.runner.StartRestore(ctx, request, plan)
+		if err != nil || got.Status.Phase != velerov1.RestorePhaseInProgress {
+			t.Errorf("StartRestore = %+v, %v; want the existing restore", got, err)
+		}
+	})
+
+	t.Run("refuses a Restore of the same name from another backup", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, &velerov1.Restore{
+			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{ManagedByLabel: "terraform-provider-styrmin"}},
+			Spec:       velerov1.RestoreSpec{BackupName: "b0"},
+		})
+		_, err := env.runner.StartRestore(ctx, request, plan)
+		assertErrorContains(t, err, `a Velero restore named "r1" already exists and was not made by this provider from backup "b1": choose another name`)
+	})
+}
+
+func TestVerifyRestore(t *testing.T) {
+	ctx := context.Background()
+	completed := func() *velerov1.Restore { return testRestore("r1", velerov1.RestorePhaseCompleted) }
+
+	tests := []struct {
+		name    string
+		restore *velerov1.Restore
+		pvbs    []*velerov1.PodVolumeBackup
+		pvrs    []*velerov1.PodVolumeRestore
+		bucket  map[string]string
+		want    []string
+		// wantReport is checked on success.
+		wantReport RestoreReport
+	}{
+		{
+			name:    "Completed with a Completed PodVolumeRestore for every captured volume is verified",
+			restore: completed(),
+			pvbs: append(allCaptured(),
+				// Neither another namespace's nor another pod's capture is the component's.
+				withPodNamespace(testPVB("b1-other-ns", "b1", "web-0", velerov1.PodVolumeBackupPhaseCompleted, 1, 1), "shop"),
+				testPVB("b1-db-0", "b1", "db-0", velerov1.PodVolumeBackupPhaseCompleted, 1, 1)),
+			pvrs: []*velerov1.PodVolumeRestore{
+				testPVR("r1-web-0", "r1", "web-0", velerov1.PodVolumeRestorePhaseCompleted, 1000, 1000),
+				testPVR("r1-web-1", "r1", "web-1", velerov1.PodVolumeRestorePhaseCompleted, 0, 500),
+			},
+			wantReport: RestoreReport{Component: "files", Kind: "disk", Pods: []string{"web-0", "web-1"}, Volumes: []string{"data"}, Bytes: 1500},
+		},
+		{
+			name:    "a captured volume without PodVolumeRestore was not restored",
+			restore: completed(),
+			pvbs:    allCaptured(),
+			pvrs:    []*velerov1.PodVolumeRestore{testPVR("r1-web-0", "r1", "web-0", velerov1.PodVolumeRestorePhaseCompleted, 1000, 1000)},
+			want:    []string{"restore r1 failed:", "component files: volume data of pod web-1 was not restored (no PodVolumeRestore)"},
+		},
+		{
+			name:    "a PodVolumeRestore that failed is quoted with its message",
+			restore: completed(),
+			pvbs:    allCaptured(),
+			pvrs: []*velerov1.PodVolumeRestore{
+				testPVR("r1-web-0", "r1", "web-0", velerov1.PodVolumeRestorePhaseCompleted, 1000, 1000),
+				withPVRMessage(testPVR("r1-web-1", "r1", "web-1", velerov1.PodVolumeRestorePhaseFailed, 0, 0), "error restoring volume: snapshot not found"),
+			},
+			want: []string{"component files: PodVolumeRestore of volume data of pod web-1 is Failed: error restoring volume: snapshot not found"},
+		},
+		{
+			name:    "a backup without volume data of the component has nothing to restore",
+			restore: completed(),
+			pvbs:    []*velerov1.PodVolumeBackup{testPVB("b1-db-0", "b1", "db-0", velerov1.PodVolumeBackupPhaseCompleted, 1, 1)},
+			want:    []string{"component files: backup b1 holds no volume data of it to restore"},
+		},
+		{
+			name:    "errors fail a restore Velero calls Completed",
+			restore: withRestoreCounts(completed(), 1, 0),
+			pvbs:    allCaptured(),
+			pvrs:    allRestored("r1"),
+			want:    []string{"Velero finished the restore as Completed (1 errors, 0 warnings)"},
+		},
+		{
+			name:    "a failed restore hook",
+			restore: withRestoreHooks(completed(), 1),
+			pvbs:    allCaptured(),
+			pvrs:    allRestored("r1"),
+			want:    []string{"1 restore hooks failed"},
+		},
+		{
+			name:    "PartiallyFailed quotes Velero's reasons from the restore's results in the backup's bucket",
+			restore: withRestoreCounts(testRestore("r1", velerov1.RestorePhasePartiallyFailed), 1, 2),
+			pvbs:    allCaptured(),
+			pvrs:    allRestored("r1"),
+			bucket: map[string]string{
+				"restores/r1/restore-r1-results.gz": `{"errors":{"namespaces":{"app-clone":["hook styrmin-files: command terminated with exit code 1"]}}}`,
+			},
+			want: []string{
+				"Velero finished the restore as PartiallyFailed (1 errors, 2 warnings)",
+				"Velero's reasons (from its results and log in the bucket):\n  - namespace app-clone: hook styrmin-files: command terminated with exit code 1",
+			},
+		},
+		{
+			name:    "FailedValidation quotes the validation errors",
+			restore: withRestoreValidationErrors(testRestore("r1", velerov1.RestorePhaseFailedValidation), "backup not found"),
+			want:    []string{"Velero finished the restore as FailedValidation (0 errors, 0 warnings): backup not found"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t)
+			for _, p := range tt.pvbs {
+				env.create(t, p)
+			}
+			for _, p := range tt.pvrs {
+				env.create(t, p)
+			}
+			for key, content := range tt.bucket {
+				env.bucket.put(key, content)
+			}
+			plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()}}
+			reports, err := env.runner.VerifyRestore(ctx, tt.restore, plan)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("VerifyRestore = %v", err)
+				}
+				if diff := cmp.Diff([]RestoreReport{tt.wantReport}, reports); diff != "" {
+					t.Errorf("reports (-want +got):\n%s", diff)
+				}
+				return
+			}
+			var failed *FailedError
+			if !errors.As(err, &failed) {
+				t.Fatalf("VerifyRestore = %v, want a *FailedError", err)
+			}
+			assertErrorContains(t, err, tt.want...)
+		})
+	}
+}
+
+// --- helpers ---
+
+// fastSyncPolls makes PlanRestore look for a backup every millisecond instead of every two
+// seconds while it waits for backup sync.
+func fastSyncPolls(t *testing.T) {
+	saved := backupSyncPollInterval
+	backupSyncPollInterval = time.Millisecond
+	t.Cleanup(func() { backupSyncPollInterval = saved })
+}
+
+// recordedBackup is a Completed backup of namespace app that this provider made of
+// testDiskComponent, with pods web-0 and web-1.
+func recordedBackup() *velerov1.Backup {
+	b := testBackup(velerov1.BackupPhaseCompleted)
+	b.Labels = map[string]string{ManagedByLabel: "terraform-provider-styrmin"}
+	record, err := json.Marshal(map[string]ComponentRecord{
+		"files": {Kind: "disk", Selector: map[string]string{"app": "web"}, Pod: *testPod("web-0"), Pods: []string{"web-0", "web-1"}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return withRecord(b, string(record))
+}
+
+func withRecord(b *velerov1.Backup, record string) *velerov1.Backup {
+	b.Annotations = map[string]string{RecordAnnotation: record}
+	return b
+}
+
+func withoutRecord(b *velerov1.Backup) *velerov1.Backup {
+	b.Annotations = nil
+	return b
+}
+
+func withPhase(b *velerov1.Backup, phase velerov1.BackupPhase) *velerov1.Backup {
+	b.Status.Phase = phase
+	return b
+}
+
+func withNamespaces(b *velerov1.Backup, namespaces ...string) *velerov1.Backup {
+	b.Spec.IncludedNamespaces = namespaces
+	return b
+}
+
+func withPodNamespace(p *velerov1.PodVolumeBackup, namespace string) *velerov1.PodVolumeBackup {
+	p.Spec.Pod.Namespace = namespace
+	return p
+}
+
+func testRestore(name string, phase velerov1.RestorePhase) *velerov1.Restore {
+	return &velerov1.Restore{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero"},
+		Spec:       velerov1.RestoreSpec{BackupName: "b1", IncludedNamespaces: []string{"app"}, NamespaceMapping: map[string]string{"app": "app-clone"}},
+		Status:     velerov1.RestoreStatus{Phase: phase},
+	}
+}
+
+func withRestoreCounts(r *velerov1.Restore, errs, warnings int) *velerov1.Restore {
+	r.Status.Errors, r.Status.Warnings = errs, warnings
+	return r
+}
+
+func withRestoreHooks(r *velerov1.Restore, failed int) *velerov1.Restore {
+	r.Status.HookStatus = &velerov1.HookStatus{HooksFailed: failed}
+	return r
+}
+
+func withRestoreValidationErrors(r *velerov1.Restore, errs ...string) *velerov1.Restore {
+	r.Status.ValidationErrors = errs
+	return r
+}
+
+// testPVR restores a volume of a pod that the restore created in the target namespace.
+func testPVR(name, restore, pod string, phase velerov1.PodVolumeRestorePhase, done, total int64) *velerov1.PodVolumeRestore {
+	return &velerov1.PodVolumeRestore{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero", Labels: map[string]string{velerov1.RestoreNameLabel: restore}},
+		Spec:       velerov1.PodVolumeRestoreSpec{Pod: corev1.ObjectReference{Kind: "Pod", Namespace: "app-clone", Name: pod}, Volume: "data"},
+		Status: velerov1.PodVolumeRestoreStatus{Phase: phase,
+			Progress: shared.DataMoveOperationProgress{BytesDone: done, TotalBytes: total}},
+	}
+}
+
+func withPVRMessage(p *velerov1.PodVolumeRestore, message string) *velerov1.PodVolumeRestore {
+	p.Status.Message = message
+	return p
+}
+
+// allRestored is a complete restore of allCaptured.
+func allRestored(restore string) []*velerov1.PodVolumeRestore {
+	return []*velerov1.PodVolumeRestore{
+		testPVR(restore+"-web-0", restore, "web-0", velerov1.PodVolumeRestorePhaseCompleted, 1000, 1000),
+		testPVR(restore+"-web-1", restore, "web-1", velerov1.PodVolumeRestorePhaseCompleted, 500, 500),
+	}
+}

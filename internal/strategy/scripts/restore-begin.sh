@@ -1,0 +1,27 @@
+{{- /* What every restore does before it replays: refuse a dump that is
+missing, damaged or taken with other settings, and define wait_ready. */ -}}
+{{template "cleanup.sh" . -}}
+cd -- "$styrmin_dir" 2>/dev/null || fail "$styrmin_dir does not exist: the backup holds no dump of this component"
+[ -f {{q .Marker}} ] || fail "$styrmin_dir/{{.Marker}} is missing: the dump in this backup never completed; refusing to restore it"
+sha256sum -c -- {{q .Marker}} >&2 || fail "the files in $styrmin_dir do not match {{.Marker}} (see above): the dump is damaged or incomplete; refusing to restore it"
+# listed FILE: whether the marker vouches for FILE.
+listed() {
+	while read -r _ styrmin_name; do
+		[ "$styrmin_name" != "$1" ] || return 0
+	done <{{q .Marker}}
+	return 1
+}
+{{range .Files -}}
+listed {{q .}} || fail "{{.}} is not listed in {{$.Marker}}: the dump was taken with other settings (backup.databases?); refusing to restore"
+{{end -}}
+# wait_ready WHAT COMMAND...: run COMMAND every second until it succeeds, for at most {{.ReadyWait}}s.
+wait_ready() {
+	styrmin_what=$1
+	shift
+	styrmin_waited=0
+	until "$@" >/dev/null 2>&1; do
+		[ "$styrmin_waited" -lt {{.ReadyWait}} ] || fail "$styrmin_what did not accept connections within {{.ReadyWait}}s"
+		sleep 1
+		styrmin_waited=$((styrmin_waited + 1))
+	done
+}

@@ -1,0 +1,171 @@
+package strategy
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/acctest"
+	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+)
+
+// scriptVariant is a plan whose scripts are checked as text.
+type scriptVariant struct {
+	name string
+	plan *Plan
+	// scripts is how many scripts the plan's hooks and checksum command run
+	// that this package writes: none where the driver gives the commands.
+	scripts int
+	// oddNames is true where the component, the dump directory and a
+	// database have names with quotes, $ and ` in them.
+	oddNames bool
+}
+
+// scriptVariants are plans for every kind that together produce every script
+// variant: database kinds with the default databases, one database and
+// several, with plain names and with names that need quoting; action with and
+// without restore_command; disk.
+func scriptVariants() []scriptVariant {
+	var variants []scriptVariant
+	add := func(name string, b driverspec.Backup, component, dumpDir string, scripts int, oddNames bool) {
+		plan := &Plan{Component: component, Kind: b.Kind, DumpDir: dumpDir, backup: b, Timeout: b.Timeout}
+		if b.Kind.IsDatabase() {
+			plan.dumps, plan.extraFiles = dumpLayout(b)
+			plan.Marker = filepath.Join(plan.dumpDir(), markerName(b.Kind))
+		}
+		variants = append(variants, scriptVariant{name: name, plan: plan, scripts: scripts, oddNames: oddNames})
+	}
+	namings := []struct {
+		what, component, dumpDir, database string
+		odd                                bool
+	}{
+		{"plain names", "db", "/backup", "shop", false},
+		{"odd names", "odd 'name'", `/mnt/it's "here" $x`, `it's "odd" $(x) ` + "`y`", true},
+	}
+	for _, kind := range driverspec.Kinds() {
+		b := driverspec.Backup{Enabled: true, Kind: kind, Volumes: []string{"dump"}, Timeout: time.Minute}
+		switch {
+		case kind.IsDatabase():
+			for _, n := range namings {
+				for _, databases := range []struct {
+					what string
+					list []string
+				}{
+					{"default databases", nil},
+					{"one database", []string{n.database}},
+					{"several databases", []string{n.database, "two"}},
+				} {
+					b.Databases = databases.list
+					add(fmt.Sprintf("%s, %s, %s", kind, databases.what, n.what), b, n.component, n.dumpDir, 3, n.odd)
+				}
+			}
+		case kind == driverspec.KindAction:
+			b.Container = "search"
+			b.BackupCommand = []string{"/bin/sh", "-c", "curl -X POST localhost:9200/_flush"}
+			b.RestoreCommand = []string{"/usr/bin/reindex", "--all"}
+			add("action with restore_command", b, "search", "", 0, false)
+			b.RestoreCommand = nil
+			add("action without restore_command", b, "search", "", 0, false)
+		default:
+			add(string(kind), b, "files", "", 0, false)
+		}
+	}
+	return variants
+}
+
+// hookScripts returns, by what runs it, every script that v's hooks and
+// checksum command run and this package wrote. A command that is neither the
+// driver's own (action runs its commands as given) nor /bin/sh -c <script>
+// fails t.
+func hookScripts(t *testing.T, v scriptVariant) map[string]string {
+	t.Helper()
+	p := v.plan
+	commands := map[string][]string{"checksum": p.ChecksumCommand()}
+	if hooks := p.BackupHooks("shop"); hooks != nil {
+		commands["backup"] = hooks.PreHooks[0].Exec.Command
+	}
+	if hooks := p.RestoreHooks("shop"); hooks != nil {
+		commands["restore"] = hooks.PostHooks[0].Exec.Command
+	}
+	scripts := map[string]string{}
+	for what, command := range commands {
+		switch {
+		case command == nil, slices.Equal(command, p.backup.BackupCommand), slices.Equal(command, p.backup.RestoreCommand):
+		case len(command) == 3 && command[0] == "/bin/sh" && command[1] == "-c":
+			scripts[what] = command[2]
+		default:
+			t.Errorf("%s: the %s command %q is not /bin/sh -c <script>", v.name, what, command)
+		}
+	}
+	if len(scripts) != v.scripts {
+		t.Errorf("%s: %d scripts, want %d", v.name, len(scripts), v.scripts)
+	}
+	return scripts
+}
+
+// TestScriptsParse checks every script variant with the shells' own parsers,
+// including database and path names that need quoting.
+func TestScriptsParse(t *testing.T) {
+	for _, v := range scriptVariants() {
+		for what, script := range hookScripts(t, v) {
+			if strings.Contains(script, "<no value>") {
+				t.Errorf("%s %s: the script has a template hole:\n%s", v.name, what, script)
+			}
+			for _, shell := range shells(t) {
+				c := newContainer(t, shell, nil)
+				r := c.run([]string{"/bin/sh", "-c", "set -n\n" + script})
+				if r.code != 0 {
+					t.Errorf("%s %s %s: syntax error: %s\n%s", filepath.Base(shell), v.name, what, r.stderr, script)
+				}
+			}
+		}
+	}
+}
+
+// TestScriptsPassShellcheck runs shellcheck on every script variant, as the
+// POSIX sh that runs them (/bin/sh -c).
+func TestScriptsPassShellcheck(t *testing.T) {
+	shellcheck, err := exec.LookPath("shellcheck")
+	if err != nil {
+		if acctest.Enabled() {
+			t.Fatal("shellcheck is not installed: apt-get install -y shellcheck (the local stack's up installs it for make test)")
+		}
+		t.Skip("shellcheck is not installed (apt-get install -y shellcheck); with TF_ACC set this test fails instead")
+	}
+	for _, v := range scriptVariants() {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			for what, script := range hookScripts(t, v) {
+				args := []string{"--norc", "--shell=sh"}
+				if v.oddNames {
+					// The names' $ and ` are theirs, single-quoted so that they
+					// stay literal: SC2016 ("expressions don't expand in single
+					// quotes") flags the very quoting that keeps them safe.
+					args = append(args, "--exclude=SC2016")
+				}
+				cmd := exec.Command(shellcheck, append(args, "-")...)
+				cmd.Stdin = strings.NewReader(script)
+				var out bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &out
+				if err := cmd.Run(); err != nil {
+					t.Errorf("shellcheck, the %s script: %v\n%s\nthe script:\n%s", what, err, out.String(), numberLines(script))
+				}
+			}
+		})
+	}
+}
+
+// numberLines prefixes each line of script with its number, as shellcheck
+// counts them.
+func numberLines(script string) string {
+	var b strings.Builder
+	for i, line := range strings.Split(strings.TrimSuffix(script, "\n"), "\n") {
+		fmt.Fprintf(&b, "%4d  %s\n", i+1, line)
+	}
+	return b.String()
+}
