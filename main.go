@@ -23,10 +23,8 @@ var (
 // formats a JSON TRACE line per step of every request otherwise, a quarter of the CPU of a
 // large refresh, all of it thrown away by Terraform.
 func quietUnlessLogging() {
-	for _, v := range []string{"TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_PROVIDER_STYRMIN", "TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK"} {
-		if os.Getenv(v) != "" {
-			return
-		}
+	if provider.LoggingRequested() {
+		return
 	}
 	for _, v := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK"} {
 		os.Setenv(v, "off")

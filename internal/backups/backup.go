@@ -88,7 +88,7 @@ func (r Runner) StartBackup(ctx context.Context, req BackupRequest, plans []*str
 	existing, err := velero.Get[velerov1.Backup](ctx, r.Velero, req.Name)
 	switch {
 	case err == nil:
-		if existing.Labels[ManagedByLabel] == managedBy && len(existing.Spec.IncludedNamespaces) == 1 &&
+		if existing.Labels[velero.ManagedByLabel] == velero.ManagedBy && len(existing.Spec.IncludedNamespaces) == 1 &&
 			existing.Spec.IncludedNamespaces[0] == req.Namespace {
 			return existing, nil
 		}
@@ -106,7 +106,7 @@ func (r Runner) StartBackup(ctx context.Context, req BackupRequest, plans []*str
 	backup := &velerov1.Backup{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        req.Name,
-			Labels:      map[string]string{ManagedByLabel: managedBy},
+			Labels:      map[string]string{velero.ManagedByLabel: velero.ManagedBy},
 			Annotations: map[string]string{RecordAnnotation: record},
 		},
 		Spec: velerov1.BackupSpec{
@@ -142,11 +142,11 @@ func (r Runner) annotatePods(ctx context.Context, namespace string, plans []*str
 		if err != nil {
 			return fmt.Errorf("read pod %s/%s: %w", namespace, pod, err)
 		}
-		merged := mergeList(current.Annotations[backupVolumesAnnotation], volumes)
-		if merged == current.Annotations[backupVolumesAnnotation] {
+		merged := mergeList(current.Annotations[strategy.BackupVolumesAnnotation], volumes)
+		if merged == current.Annotations[strategy.BackupVolumesAnnotation] {
 			continue
 		}
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{backupVolumesAnnotation: merged}}})
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{strategy.BackupVolumesAnnotation: merged}}})
 		if _, err := r.Kube.CoreV1().Pods(namespace).Patch(ctx, pod, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			return fmt.Errorf("annotate pod %s/%s with the volumes to back up: %w", namespace, pod, err)
 		}
@@ -210,7 +210,7 @@ func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*s
 	var reports []ComponentReport
 	for _, p := range plans {
 		report := ComponentReport{Component: p.Component, Kind: string(p.Kind), Pods: p.Pods, Volumes: p.Volumes}
-		for _, want := range expected(p) {
+		for _, want := range p.ExpectedVolumes() {
 			found := byPodVolume[want.Pod+"/"+want.Volume]
 			var pvb velerov1.PodVolumeBackup
 			if len(found) == 1 {
@@ -251,17 +251,6 @@ func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*s
 	return reports, nil
 }
 
-// expected lists every (pod, volume) of a plan: each must have been captured with data.
-func expected(p *strategy.Plan) []strategy.ExpectedVolume {
-	var out []strategy.ExpectedVolume
-	for _, pod := range p.Pods {
-		for _, volume := range p.Volumes {
-			out = append(out, strategy.ExpectedVolume{Pod: pod, Volume: volume})
-		}
-	}
-	return out
-}
-
 func parseChecksums(out string) (files, sums []string) {
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		sum, file, ok := strings.Cut(strings.TrimSpace(line), "  ")
@@ -298,7 +287,7 @@ func (r Runner) DeleteBackup(ctx context.Context, name string) error {
 		return nil
 	}
 	request := &velerov1.DeleteBackupRequest{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-", Labels: map[string]string{ManagedByLabel: managedBy, velerov1.BackupNameLabel: name}},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-", Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy, velerov1.BackupNameLabel: name}},
 		Spec:       velerov1.DeleteBackupRequestSpec{BackupName: name},
 	}
 	created, err := velero.Create(ctx, r.Velero, request)

@@ -11,18 +11,10 @@ import (
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
 
-// Labels and annotations this package puts on Velero objects.
-const (
-	// ManagedByLabel marks the objects this provider made.
-	ManagedByLabel = velero.ManagedByLabel
-	managedBy      = "terraform-provider-styrmin"
-	// RecordAnnotation holds, on a Backup, what each component's plan was at backup time, so a
-	// restore (possibly in another cluster, after backup sync) knows the containers and dump
-	// files without the source pods.
-	RecordAnnotation = "styrmin.io/components"
-	// backupVolumesAnnotation is Velero's opt-in list of pod volumes for file-system backup.
-	backupVolumesAnnotation = "backup.velero.io/backup-volumes"
-)
+// RecordAnnotation holds, on a Backup, what each component's plan was at backup time, so a
+// restore (possibly in another cluster, after backup sync) knows the containers and dump files
+// without the source pods.
+const RecordAnnotation = "styrmin.io/components"
 
 // Runner runs backups and restores in one cluster.
 type Runner struct {

@@ -142,7 +142,7 @@ func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *Rest
 	existing, err := velero.Get[velerov1.Restore](ctx, r.Velero, req.Name)
 	switch {
 	case err == nil:
-		if existing.Labels[ManagedByLabel] == managedBy && existing.Spec.BackupName == req.Backup {
+		if existing.Labels[velero.ManagedByLabel] == velero.ManagedBy && existing.Spec.BackupName == req.Backup {
 			return existing, nil
 		}
 		return nil, argumentError(ArgumentName, "a Velero restore named %q already exists and was not made by this provider from backup %q: choose another name", req.Name, req.Backup)
@@ -150,7 +150,7 @@ func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *Rest
 		return nil, fmt.Errorf("read restore %s: %w", req.Name, err)
 	}
 	restore := &velerov1.Restore{
-		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Labels: map[string]string{ManagedByLabel: managedBy}},
+		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy}},
 		Spec: velerov1.RestoreSpec{
 			BackupName:         req.Backup,
 			IncludedNamespaces: []string{plan.SourceNamespace},

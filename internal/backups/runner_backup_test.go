@@ -290,7 +290,7 @@ func TestStartBackup(t *testing.T) {
 
 	t.Run("annotates the pods, keeping volumes listed there, and creates the Backup with its record", func(t *testing.T) {
 		annotated := testPod("web-0")
-		annotated.Annotations = map[string]string{backupVolumesAnnotation: "cache"}
+		annotated.Annotations = map[string]string{strategy.BackupVolumesAnnotation: "cache"}
 		env := newTestEnv(t, annotated, testPod("web-1"))
 		plans, pods, err := env.runner.PlanBackup(ctx, request)
 		if err != nil {
@@ -302,15 +302,15 @@ func TestStartBackup(t *testing.T) {
 		}
 		for pod, want := range map[string]string{"web-0": "cache,data", "web-1": "data"} {
 			got, err := env.kube.CoreV1().Pods("app").Get(ctx, pod, metav1.GetOptions{})
-			if err != nil || got.Annotations[backupVolumesAnnotation] != want {
-				t.Errorf("pod %s annotation = %q, %v; want %q", pod, got.Annotations[backupVolumesAnnotation], err, want)
+			if err != nil || got.Annotations[strategy.BackupVolumesAnnotation] != want {
+				t.Errorf("pod %s annotation = %q, %v; want %q", pod, got.Annotations[strategy.BackupVolumesAnnotation], err, want)
 			}
 		}
 		stored, err := velero.Get[velerov1.Backup](ctx, env.runner.Velero, "b1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if stored.Name != created.Name || stored.Labels[ManagedByLabel] != "terraform-provider-styrmin" || stored.Labels["env"] != "prod" ||
+		if stored.Name != created.Name || stored.Labels[velero.ManagedByLabel] != velero.ManagedBy || stored.Labels["env"] != "prod" ||
 			strings.Join(stored.Spec.IncludedNamespaces, ",") != "app" || stored.Spec.StorageLocation != "primary" || stored.Spec.TTL.Duration != time.Hour ||
 			*stored.Spec.DefaultVolumesToFsBackup || *stored.Spec.SnapshotVolumes || len(stored.Spec.Hooks.Resources) != 0 {
 			t.Errorf("Backup = %+v", stored)
@@ -327,7 +327,7 @@ func TestStartBackup(t *testing.T) {
 	t.Run("adopts a Backup of the same name this provider made for the namespace", func(t *testing.T) {
 		env := newTestEnv(t, testPod("web-0"))
 		existing := testBackup(velerov1.BackupPhaseInProgress)
-		existing.Labels = map[string]string{ManagedByLabel: "terraform-provider-styrmin"}
+		existing.Labels = map[string]string{velero.ManagedByLabel: velero.ManagedBy}
 		existing.Spec.IncludedNamespaces = []string{"app"}
 		env.create(t, existing)
 		got, err := env.runner.StartBackup(ctx, request, []*strategy.Plan{testDiskPlan()}, nil)
@@ -385,7 +385,7 @@ func TestDeleteBackup(t *testing.T) {
 		}
 		dbr := dbrs[0]
 		if dbr.Spec.BackupName != "b1" || !strings.HasPrefix(dbr.Name, "b1-") ||
-			dbr.Labels[velerov1.BackupNameLabel] != "b1" || dbr.Labels[ManagedByLabel] != "terraform-provider-styrmin" {
+			dbr.Labels[velerov1.BackupNameLabel] != "b1" || dbr.Labels[velero.ManagedByLabel] != velero.ManagedBy {
 			t.Errorf("DeleteBackupRequest = %+v", dbr)
 		}
 	})

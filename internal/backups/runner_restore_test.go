@@ -200,7 +200,7 @@ func TestStartRestore(t *testing.T) {
 		if diff := cmp.Diff(want, got.Spec); diff != "" {
 			t.Errorf("Restore spec (-want +got):\n%s", diff)
 		}
-		if got.Labels[ManagedByLabel] != "terraform-provider-styrmin" || got.Labels["env"] != "test" {
+		if got.Labels[velero.ManagedByLabel] != velero.ManagedBy || got.Labels["env"] != "test" {
 			t.Errorf("labels = %v", got.Labels)
 		}
 	})
@@ -218,7 +218,7 @@ func TestStartRestore(t *testing.T) {
 	t.Run("adopts a Restore of the same name this provider made from the backup", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, &velerov1.Restore{
-			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{ManagedByLabel: "terraform-provider-styrmin"}},
+			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy}},
 			Spec:       velerov1.RestoreSpec{BackupName: "b1"},
 			Status:     velerov1.RestoreStatus{Phase: velerov1.RestorePhaseInProgress},
 		})
@@ -231,7 +231,7 @@ func TestStartRestore(t *testing.T) {
 	t.Run("refuses a Restore of the same name from another backup", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, &velerov1.Restore{
-			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{ManagedByLabel: "terraform-provider-styrmin"}},
+			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy}},
 			Spec:       velerov1.RestoreSpec{BackupName: "b0"},
 		})
 		_, err := env.runner.StartRestore(ctx, request, plan)
@@ -368,7 +368,7 @@ func fastSyncPolls(t *testing.T) {
 // testDiskComponent, with pods web-0 and web-1.
 func recordedBackup() *velerov1.Backup {
 	b := testBackup(velerov1.BackupPhaseCompleted)
-	b.Labels = map[string]string{ManagedByLabel: "terraform-provider-styrmin"}
+	b.Labels = map[string]string{velero.ManagedByLabel: velero.ManagedBy}
 	record, err := json.Marshal(map[string]ComponentRecord{
 		"files": {Kind: "disk", Selector: map[string]string{"app": "web"}, Pod: *testPod("web-0"), Pods: []string{"web-0", "web-1"}},
 	})

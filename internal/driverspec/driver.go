@@ -93,9 +93,6 @@ func (d *Driver) SortedComponents() []Component {
 type Component struct {
 	// Name is the component's key under spec.components.
 	Name string
-	// Line is where the component's key is in the driver file, so that later
-	// checks against live pods can point back at it.
-	Line int
 	// Selector is identifier.label, the matchLabels that select the
 	// component's pods. It is nil only when the component has no enabled
 	// backup and no identifier.label.

@@ -80,8 +80,8 @@ func checkDriver(t *testing.T, driver *Driver) {
 		t.Fatalf("ComponentNames() = %v for %d components", names, len(driver.Components))
 	}
 	for name, component := range driver.Components {
-		if component.Name != name || name == "" || component.Line < 1 {
-			t.Fatalf("component %q has Name %q, Line %d", name, component.Name, component.Line)
+		if component.Name != name || name == "" {
+			t.Fatalf("component %q has Name %q", name, component.Name)
 		}
 		for key, value := range component.Selector {
 			if len(validation.IsQualifiedName(key)) > 0 || len(validation.IsValidLabelValue(value)) > 0 {

@@ -194,7 +194,7 @@ func (p *parser) component(e entry) (Component, bool) {
 		p.add("", "spec.components", e.keyAt, "spec.components has a component with a blank name: give it a name")
 		return Component{}, false
 	}
-	component := Component{Name: name, Line: e.keyAt.Line}
+	component := Component{Name: name}
 	switch {
 	case isEmpty(e.value):
 		// Usually an indentation slip that turned the component's settings

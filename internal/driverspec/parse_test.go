@@ -36,21 +36,21 @@ func TestParseFile_sampleApp(t *testing.T) {
 		Name:    "sample-app",
 		Version: "1",
 		Components: map[string]Component{
-			"postgres": {Name: "postgres", Line: 17, Selector: selector("postgres"), Backup: Backup{
+			"postgres": {Name: "postgres", Selector: selector("postgres"), Backup: Backup{
 				Enabled: true, Kind: KindPostgres, Container: "postgres", Volumes: []string{"postgres-dump"}, Timeout: DefaultTimeout,
 			}},
-			"mariadb": {Name: "mariadb", Line: 27, Selector: selector("mariadb"), Backup: Backup{
+			"mariadb": {Name: "mariadb", Selector: selector("mariadb"), Backup: Backup{
 				Enabled: true, Kind: KindMariaDB, Container: "mariadb", Volumes: []string{"mariadb-dump"}, Timeout: DefaultTimeout,
 			}},
-			"files": {Name: "files", Line: 37, Selector: selector("files"), Backup: Backup{
+			"files": {Name: "files", Selector: selector("files"), Backup: Backup{
 				Enabled: true, Kind: KindDisk, Volumes: []string{"files-data"},
 			}},
-			"notes": {Name: "notes", Line: 46, Selector: selector("notes"), Backup: Backup{
+			"notes": {Name: "notes", Selector: selector("notes"), Backup: Backup{
 				Enabled: true, Kind: KindAction, Container: "notes", Volumes: []string{"notes-export"}, Timeout: 2 * time.Minute,
 				BackupCommand:  []string{"/bin/sh", "-c", "tar -C /data -cf /export/notes.tar.tmp . && sync && mv /export/notes.tar.tmp /export/notes.tar"},
 				RestoreCommand: []string{"/bin/sh", "-c", "tar -C /data -xf /export/notes.tar"},
 			}},
-			"server": {Name: "server", Line: 59, Selector: selector("server"), Backup: Backup{Enabled: false}},
+			"server": {Name: "server", Selector: selector("server"), Backup: Backup{Enabled: false}},
 		},
 	}
 	if diff := cmp.Diff(want, driver); diff != "" {
@@ -80,7 +80,7 @@ var validCases = map[string]struct {
       identifier: {label: {app: files}}
       backup: {kind: disk, volume: data}
 `,
-		want: map[string]Component{"files": {Name: "files", Line: 9, Selector: map[string]string{"app": "files"},
+		want: map[string]Component{"files": {Name: "files", Selector: map[string]string{"app": "files"},
 			Backup: Backup{Enabled: true, Kind: KindDisk, Volumes: []string{"data"}}}},
 	},
 	"disk with a list of volumes": {
@@ -91,7 +91,7 @@ var validCases = map[string]struct {
         kind: disk
         volumes: [data, uploads]
 `,
-		want: map[string]Component{"files": {Name: "files", Line: 8, Selector: map[string]string{"app": "files"},
+		want: map[string]Component{"files": {Name: "files", Selector: map[string]string{"app": "files"},
 			Backup: Backup{Enabled: true, Kind: KindDisk, Volumes: []string{"data", "uploads"}}}},
 	},
 	"database kind with databases and a timeout": {
@@ -103,7 +103,7 @@ var validCases = map[string]struct {
         databases: [app, reporting]
         timeout: 1h30m
 `,
-		want: map[string]Component{"db": {Name: "db", Line: 8, Selector: map[string]string{"app": "db"},
+		want: map[string]Component{"db": {Name: "db", Selector: map[string]string{"app": "db"},
 			Backup: Backup{Enabled: true, Kind: KindPostgres, Volumes: []string{"dump"}, Databases: []string{"app", "reporting"}, Timeout: 90 * time.Minute}}},
 	},
 	"each database kind with one dump volume": {
@@ -118,11 +118,11 @@ var validCases = map[string]struct {
       backup: {kind: neo4j, volume: dump, databases: [neo4j, system]}
 `,
 		want: map[string]Component{
-			"maria": {Name: "maria", Line: 8, Selector: map[string]string{"app": "maria"},
+			"maria": {Name: "maria", Selector: map[string]string{"app": "maria"},
 				Backup: Backup{Enabled: true, Kind: KindMariaDB, Volumes: []string{"dump"}, Databases: []string{"app"}, Timeout: DefaultTimeout}},
-			"mongo": {Name: "mongo", Line: 11, Selector: map[string]string{"app": "mongo"},
+			"mongo": {Name: "mongo", Selector: map[string]string{"app": "mongo"},
 				Backup: Backup{Enabled: true, Kind: KindMongoDB, Volumes: []string{"dump"}, Container: "mongo", Timeout: DefaultTimeout}},
-			"graph": {Name: "graph", Line: 14, Selector: map[string]string{"app": "graph"},
+			"graph": {Name: "graph", Selector: map[string]string{"app": "graph"},
 				Backup: Backup{Enabled: true, Kind: KindNeo4j, Volumes: []string{"dump"}, Databases: []string{"neo4j", "system"}, Timeout: DefaultTimeout}},
 		},
 	},
@@ -137,7 +137,7 @@ var validCases = map[string]struct {
         volumes: [export]
         timeout: 30m
 `,
-		want: map[string]Component{"search": {Name: "search", Line: 8, Selector: map[string]string{"app": "search"},
+		want: map[string]Component{"search": {Name: "search", Selector: map[string]string{"app": "search"},
 			Backup: Backup{Enabled: true, Kind: KindAction, Container: "search", Volumes: []string{"export"},
 				BackupCommand:  []string{"/bin/sh", "-c", "search-export /export && sync", "true", "5"},
 				RestoreCommand: []string{"search-import", "/export"}, Timeout: 30 * time.Minute}}},
@@ -147,7 +147,7 @@ var validCases = map[string]struct {
       identifier: {label: {app: cache}}
       backup: {kind: action, container: redis, backup_command: [redis-cli, save]}
 `,
-		want: map[string]Component{"cache": {Name: "cache", Line: 8, Selector: map[string]string{"app": "cache"},
+		want: map[string]Component{"cache": {Name: "cache", Selector: map[string]string{"app": "cache"},
 			Backup: Backup{Enabled: true, Kind: KindAction, Container: "redis", BackupCommand: []string{"redis-cli", "save"}, Timeout: DefaultTimeout}}},
 	},
 	"disabled backup needs neither kind, settings nor selector": {
@@ -161,9 +161,9 @@ var validCases = map[string]struct {
       replicas: 2
 `,
 		want: map[string]Component{
-			"draft":     {Name: "draft", Line: 8, Backup: Backup{Kind: KindDisk}},
-			"stateless": {Name: "stateless", Line: 12},
-			"plain":     {Name: "plain", Line: 14},
+			"draft":     {Name: "draft", Backup: Backup{Kind: KindDisk}},
+			"stateless": {Name: "stateless"},
+			"plain":     {Name: "plain"},
 		},
 	},
 	"unknown keys outside backup are ignored": {
@@ -190,7 +190,7 @@ spec:
       backup: {kind: disk, volume: data}
 future_key: {anything: [1, 2]}
 `,
-		want: map[string]Component{"app": {Name: "app", Line: 18, Selector: map[string]string{"app": "app"},
+		want: map[string]Component{"app": {Name: "app", Selector: map[string]string{"app": "app"},
 			Backup: Backup{Enabled: true, Kind: KindDisk, Volumes: []string{"data"}}}},
 	},
 	"anchors and merge keys": {
@@ -210,9 +210,9 @@ future_key: {anything: [1, 2]}
         kind: mariadb
 `,
 		want: map[string]Component{
-			"a": {Name: "a", Line: 8, Selector: map[string]string{"app.kubernetes.io/name": "app", "tier": "db"},
+			"a": {Name: "a", Selector: map[string]string{"app.kubernetes.io/name": "app", "tier": "db"},
 				Backup: Backup{Enabled: true, Kind: KindPostgres, Volumes: []string{"dump"}, Timeout: DefaultTimeout}},
-			"b": {Name: "b", Line: 14, Selector: map[string]string{"app.kubernetes.io/name": "app", "tier": "cache"},
+			"b": {Name: "b", Selector: map[string]string{"app.kubernetes.io/name": "app", "tier": "cache"},
 				Backup: Backup{Enabled: true, Kind: KindMariaDB, Volumes: []string{"dump"}, Timeout: DefaultTimeout}},
 		},
 	},
@@ -226,9 +226,9 @@ future_key: {anything: [1, 2]}
       backup: *disk
 `,
 		want: map[string]Component{
-			"a": {Name: "a", Line: 8, Selector: map[string]string{"app": "a"},
+			"a": {Name: "a", Selector: map[string]string{"app": "a"},
 				Backup: Backup{Enabled: true, Kind: KindDisk, Volumes: []string{"data"}}},
-			"b": {Name: "b", Line: 11, Selector: map[string]string{"app": "a", "tier": "x"},
+			"b": {Name: "b", Selector: map[string]string{"app": "a", "tier": "x"},
 				Backup: Backup{Enabled: true, Kind: KindDisk, Volumes: []string{"data"}}},
 		},
 	},
@@ -238,7 +238,7 @@ future_key: {anything: [1, 2]}
       backup: {kind: disk, volume: data}
 ---
 `,
-		want: map[string]Component{"a": {Name: "a", Line: 8, Selector: map[string]string{"app": "a"},
+		want: map[string]Component{"a": {Name: "a", Selector: map[string]string{"app": "a"},
 			Backup: Backup{Enabled: true, Kind: KindDisk, Volumes: []string{"data"}}}},
 	},
 }

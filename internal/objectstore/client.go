@@ -40,7 +40,7 @@ type Location struct {
 	ChecksumAlgorithm string
 }
 
-// Terraform arguments a PreflightError can point at.
+// Terraform arguments a CheckError can point at.
 const (
 	FieldEndpoint          = "endpoint"
 	FieldRegion            = "region"
@@ -76,7 +76,7 @@ var checksumAlgorithms = []string{"CRC32", "CRC32C", "SHA1", "SHA256", ""}
 // and short connection timeouts. It reads no AWS config files or AWS_* variables and never asks
 // the instance metadata service; HTTPS_PROXY and NO_PROXY apply as to any Go HTTP client.
 // httpClient may be nil; a given client is used as is, except that CACertPEM is added to a copy
-// of its *http.Transport. Invalid arguments return a *PreflightError of CheckArguments.
+// of its *http.Transport. Invalid arguments return a *CheckError of CheckArguments.
 func NewClient(loc Location, httpClient *http.Client) (*s3.Client, error) {
 	if err := validate(loc); err != nil {
 		return nil, err
@@ -116,9 +116,9 @@ func NewClient(loc Location, httpClient *http.Client) (*s3.Client, error) {
 }
 
 // validate rejects what no request can fix, before anything goes over the network.
-func validate(loc Location) *PreflightError {
-	argumentError := func(field, problem, fix string) *PreflightError {
-		return &PreflightError{Check: CheckArguments, Field: field, Problem: problem, Fix: fix}
+func validate(loc Location) *CheckError {
+	argumentError := func(field, problem, fix string) *CheckError {
+		return &CheckError{Check: CheckArguments, Field: field, Problem: problem, Fix: fix}
 	}
 	if loc.Endpoint != "" {
 		u, err := url.Parse(loc.Endpoint)
@@ -181,7 +181,7 @@ func rootCAs(caCertPEM []byte) (*x509.CertPool, error) {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(caCertPEM) {
-		return nil, &PreflightError{Check: CheckArguments, Field: FieldCACert,
+		return nil, &CheckError{Check: CheckArguments, Field: FieldCACert,
 			Problem: "The ca_cert holds no PEM certificate",
 			Fix:     `Set ca_cert to the PEM-encoded certificate ("-----BEGIN CERTIFICATE-----…") of the CA that signed the endpoint's certificate`}
 	}

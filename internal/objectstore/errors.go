@@ -17,7 +17,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// Checks, in the order Preflight runs them; PreflightError.Check holds one of them.
+// Checks, in the order Preflight runs them; CheckError.Check holds one of them.
 const (
 	// CheckArguments fails on arguments no request can fix (a bucket with a slash, no region…).
 	CheckArguments   = "arguments"
@@ -31,8 +31,9 @@ const (
 	CheckUnexpected = "unexpected answer"
 )
 
-// PreflightError says which check failed, which Terraform argument to change, and how.
-type PreflightError struct {
+// CheckError is a failed check of a location (its arguments, or its bucket in Preflight): it
+// says which check failed, which Terraform argument to change, and how.
+type CheckError struct {
 	// Check is one of the Check constants.
 	Check string
 	// Field is the Terraform argument most likely to need a change, one of the Field constants.
@@ -47,7 +48,7 @@ type PreflightError struct {
 	Err error
 }
 
-func (e *PreflightError) Error() string {
+func (e *CheckError) Error() string {
 	message := e.Problem + ". " + e.Fix + "."
 	if e.Err != nil {
 		message += " Details: " + strings.TrimSuffix(describe(e.Err), ".") + "."
@@ -55,7 +56,7 @@ func (e *PreflightError) Error() string {
 	return message
 }
 
-func (e *PreflightError) Unwrap() error { return e.Err }
+func (e *CheckError) Unwrap() error { return e.Err }
 
 // errHTTPResponseToHTTPS is how net/http reports a plain HTTP answer to a TLS handshake; it
 // has no error type of its own.
@@ -116,7 +117,7 @@ func errorCodeAndMessage(err error) (string, string) {
 
 // classify turns the failure of a request about target into the check that failed. knownRegion
 // is the bucket's region from an earlier answer, used when this answer does not say.
-func classify(loc Location, err error, knownRegion, target string) *PreflightError {
+func classify(loc Location, err error, knownRegion, target string) *CheckError {
 	answer, ok := responseOf(err)
 	if !ok {
 		return unreachable(loc, err)
@@ -126,17 +127,17 @@ func classify(loc Location, err error, knownRegion, target string) *PreflightErr
 
 	switch {
 	case strings.EqualFold(code, codeInvalidAccessKeyID):
-		return &PreflightError{Check: CheckCredentials, Field: FieldAccessKeyID, Err: err,
+		return &CheckError{Check: CheckCredentials, Field: FieldAccessKeyID, Err: err,
 			Problem: fmt.Sprintf("The store at %s does not know the access key in access_key_id", endpointName(loc)),
 			Fix:     "Set access_key_id and secret_access_key to a key pair that exists on this store"}
 
 	case strings.EqualFold(code, codeSignatureDoesNotMatch):
-		return &PreflightError{Check: CheckCredentials, Field: FieldSecretAccessKey, Err: err,
+		return &CheckError{Check: CheckCredentials, Field: FieldSecretAccessKey, Err: err,
 			Problem: fmt.Sprintf("The store at %s rejected the request signature: secret_access_key is not the secret of the key in access_key_id", endpointName(loc)),
 			Fix:     "Set secret_access_key to the secret that belongs to access_key_id"}
 
 	case strings.EqualFold(code, "NoSuchBucket") || answer.status == http.StatusNotFound:
-		return &PreflightError{Check: CheckBucket, Field: FieldBucket, Err: err,
+		return &CheckError{Check: CheckBucket, Field: FieldBucket, Err: err,
 			Problem: fmt.Sprintf("Bucket %q does not exist at %s", strings.Trim(loc.Bucket, "/"), endpointName(loc)),
 			Fix:     "Create the bucket first, or correct bucket (or endpoint, if it points at another store)"}
 
@@ -146,16 +147,16 @@ func classify(loc Location, err error, knownRegion, target string) *PreflightErr
 		if !strings.EqualFold(code, "AccessDenied") {
 			fix += "; the store did not say why it refused, so also check that access_key_id and secret_access_key are right"
 		}
-		return &PreflightError{Check: CheckAccess, Field: FieldAccessKeyID, Err: err,
+		return &CheckError{Check: CheckAccess, Field: FieldAccessKeyID, Err: err,
 			Problem: fmt.Sprintf("The key in access_key_id may not list %s (access denied)", target), Fix: fix}
 
 	case region != loc.Region && (containsFold(regionCodes, code) || (answer.redirectOrBadRequest() && region != "")):
 		if region == "" {
-			return &PreflightError{Check: CheckRegion, Field: FieldRegion, Err: err,
+			return &CheckError{Check: CheckRegion, Field: FieldRegion, Err: err,
 				Problem: fmt.Sprintf("Bucket %q is not in region %q (the store did not say which region it is in)", strings.Trim(loc.Bucket, "/"), loc.Region),
 				Fix:     "Set region to the bucket's region"}
 		}
-		return &PreflightError{Check: CheckRegion, Field: FieldRegion, Err: err,
+		return &CheckError{Check: CheckRegion, Field: FieldRegion, Err: err,
 			Problem: fmt.Sprintf("Bucket %q is in region %q, not %q", strings.Trim(loc.Bucket, "/"), region, loc.Region),
 			Fix:     fmt.Sprintf("Set region = %q", region)}
 
@@ -165,18 +166,18 @@ func classify(loc Location, err error, knownRegion, target string) *PreflightErr
 		if answer.location != "" {
 			fix = fmt.Sprintf("Set endpoint to the URL the store answers on itself (the answer pointed to %q)", answer.location)
 		}
-		return &PreflightError{Check: CheckEndpoint, Field: FieldEndpoint, Err: err,
+		return &CheckError{Check: CheckEndpoint, Field: FieldEndpoint, Err: err,
 			Problem: fmt.Sprintf("The %s redirects requests for %s elsewhere", endpointName(loc), target), Fix: fix}
 	}
-	return &PreflightError{Check: CheckUnexpected, Field: FieldEndpoint, Err: err,
+	return &CheckError{Check: CheckUnexpected, Field: FieldEndpoint, Err: err,
 		Problem: fmt.Sprintf("The store at %s answered a request for %s with HTTP %d", endpointName(loc), target, answer.status),
 		Fix:     "Check that endpoint points at an S3-compatible store and that the store is healthy"}
 }
 
 // unreachable explains an error that came without an answer: DNS, TCP, TLS or a timeout.
-func unreachable(loc Location, err error) *PreflightError {
-	fail := func(field, problem, fix string) *PreflightError {
-		return &PreflightError{Check: CheckEndpoint, Field: field, Problem: problem, Fix: fix, Err: err}
+func unreachable(loc Location, err error) *CheckError {
+	fail := func(field, problem, fix string) *CheckError {
+		return &CheckError{Check: CheckEndpoint, Field: field, Problem: problem, Fix: fix, Err: err}
 	}
 	name := endpointName(loc)
 	var (
@@ -242,7 +243,7 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
-// describe renders err briefly for the Details part of a PreflightError: the operation and the
+// describe renders err briefly for the Details part of a CheckError: the operation and the
 // store's answer, or the network error, without the SDK's request IDs.
 func describe(err error) string {
 	operation := "request"

@@ -30,7 +30,7 @@ const maxForeignListed = 10
 // Preflight checks, before a backup storage location is created, that Velero will find the
 // bucket usable: the endpoint answers, the credentials are accepted, the bucket exists and may
 // be listed, the region is right, and the prefix holds nothing but Velero's own folders. It only
-// reads (HeadBucket, ListObjectsV2). A failed check returns a *PreflightError; an interrupted
+// reads (HeadBucket, ListObjectsV2). A failed check returns a *CheckError; an interrupted
 // ctx returns an error wrapping ctx.Err().
 func Preflight(ctx context.Context, loc Location) error {
 	client, err := NewClient(loc, nil)
@@ -134,7 +134,7 @@ func (c bucketCheck) prefixOwnedByVelero(ctx context.Context) error {
 	return c.foreignFolders(foreign)
 }
 
-func (c bucketCheck) foreignFolders(foreign []string) *PreflightError {
+func (c bucketCheck) foreignFolders(foreign []string) *CheckError {
 	quoted := make([]string, 0, maxForeignListed)
 	for i, dir := range foreign {
 		if i == maxForeignListed {
@@ -146,7 +146,7 @@ func (c bucketCheck) foreignFolders(foreign []string) *PreflightError {
 	if len(foreign) > maxForeignListed {
 		listed += " and more"
 	}
-	err := &PreflightError{Check: CheckPrefix, Field: FieldPrefix, Foreign: foreign}
+	err := &CheckError{Check: CheckPrefix, Field: FieldPrefix, Foreign: foreign}
 	if c.root == "" {
 		err.Problem = fmt.Sprintf("The root of bucket %q already holds folders that are not Velero's: %s", c.bucket, listed)
 		err.Fix = "Without a prefix, Velero needs the bucket root to hold no folders other than " + veleroDirList +

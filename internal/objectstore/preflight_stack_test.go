@@ -12,11 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/acctest"
 )
 
 // These tests run Preflight against the local stack's MinIO, whose answers (bodyless 403 and 404
-// to HEAD, XML errors to GET) are what the classification must get right. With TF_ACC set they
-// fail when the stack's environment is missing; without it they skip.
+// to HEAD, XML errors to GET) are what the classification must get right. Without TF_ACC they skip
+// (acctest.Gate); with it they fail when the stack's environment is missing.
 
 // stackParent keeps everything these tests write under one top-level folder of the shared bucket.
 const stackParent = "styrmin-preflight-test"
@@ -32,6 +34,7 @@ var stackEnv = []string{
 // stackLocation is the stack's bucket under a fresh prefix that nothing has used.
 func stackLocation(t *testing.T) Location {
 	t.Helper()
+	acctest.Gate(t)
 	var missing []string
 	for _, name := range stackEnv {
 		if os.Getenv(name) == "" {
@@ -39,10 +42,7 @@ func stackLocation(t *testing.T) Location {
 		}
 	}
 	if len(missing) > 0 {
-		if os.Getenv("TF_ACC") != "" {
-			t.Fatalf("TF_ACC is set but these are not: %s. Run `make test`, or `make sandbox-up` then `. .sandbox/env`", strings.Join(missing, ", "))
-		}
-		t.Skip("needs the local stack: set TF_ACC and the SANDBOX_S3_* variables (`. .sandbox/env`)")
+		t.Fatalf("TF_ACC is set but these are not: %s. Run `make test`, or `make sandbox-up` then `. .sandbox/env`", strings.Join(missing, ", "))
 	}
 	return Location{
 		Endpoint:        os.Getenv("SANDBOX_S3_ENDPOINT"),
@@ -117,9 +117,9 @@ func TestStackPreflightRejectsForeignFolder(t *testing.T) {
 	loc := stackLocation(t)
 	putObjects(t, loc, "backups/nightly/velero-backup.json", "foreign/object.txt", "notes.txt")
 	err := runPreflight(t, loc)
-	preflightErr := requirePreflightError(t, err, CheckPrefix, FieldPrefix)
-	if want := []string{"foreign/"}; !reflect.DeepEqual(preflightErr.Foreign, want) {
-		t.Errorf("want foreign folders %q, got %q", want, preflightErr.Foreign)
+	checkErr := requireCheckError(t, err, CheckPrefix, FieldPrefix)
+	if want := []string{"foreign/"}; !reflect.DeepEqual(checkErr.Foreign, want) {
+		t.Errorf("want foreign folders %q, got %q", want, checkErr.Foreign)
 	}
 	requireContains(t, err, `"foreign/"`, "Prefix \""+loc.Prefix+"\"")
 }

@@ -50,24 +50,24 @@ func runPreflight(t *testing.T, loc Location) error {
 	return Preflight(ctx, loc)
 }
 
-// requireCheck fails unless err is a *PreflightError of check naming field.
+// requireCheck fails unless err is a *CheckError of check naming field.
 func requireCheck(t *testing.T, err error, check, field string) {
 	t.Helper()
-	_ = requirePreflightError(t, err, check, field)
+	_ = requireCheckError(t, err, check, field)
 }
 
-// requirePreflightError is requireCheck for a test that goes on to look into the *PreflightError.
-func requirePreflightError(t *testing.T, err error, check, field string) *PreflightError {
+// requireCheckError is requireCheck for a test that goes on to look into the *CheckError.
+func requireCheckError(t *testing.T, err error, check, field string) *CheckError {
 	t.Helper()
-	var preflightErr *PreflightError
-	if !errors.As(err, &preflightErr) {
-		t.Fatalf("want a *PreflightError of check %q, got %T: %v", check, err, err)
+	var checkErr *CheckError
+	if !errors.As(err, &checkErr) {
+		t.Fatalf("want a *CheckError of check %q, got %T: %v", check, err, err)
 	}
-	if preflightErr.Check != check || preflightErr.Field != field {
-		t.Fatalf("want check %q on field %q, got check %q on field %q: %v", check, field, preflightErr.Check, preflightErr.Field, err)
+	if checkErr.Check != check || checkErr.Field != field {
+		t.Fatalf("want check %q on field %q, got check %q on field %q: %v", check, field, checkErr.Check, checkErr.Field, err)
 	}
 	t.Log(err)
-	return preflightErr
+	return checkErr
 }
 
 func requireContains(t *testing.T, err error, parts ...string) {
@@ -137,9 +137,9 @@ func TestPreflightRejectsForeignFoldersUnderPrefix(t *testing.T) {
 		"cluster-1/loose.txt",
 	)
 	err := runPreflight(t, testLocation(server.URL))
-	preflightErr := requirePreflightError(t, err, CheckPrefix, FieldPrefix)
-	if want := []string{"data/", "logs/"}; !reflect.DeepEqual(preflightErr.Foreign, want) {
-		t.Errorf("want foreign folders %q, got %q", want, preflightErr.Foreign)
+	checkErr := requireCheckError(t, err, CheckPrefix, FieldPrefix)
+	if want := []string{"data/", "logs/"}; !reflect.DeepEqual(checkErr.Foreign, want) {
+		t.Errorf("want foreign folders %q, got %q", want, checkErr.Foreign)
 	}
 	want := `Prefix "cluster-1" of bucket "velero" already holds folders that are not Velero's: "data/", "logs/". ` +
 		"Velero marks a location Unavailable when its prefix holds folders other than backups/, kopia/, metadata/, plugins/, " +
@@ -157,14 +157,14 @@ func TestPreflightListsAtMostTenForeignFolders(t *testing.T) {
 	fake, server := newFakeS3(t, keys...)
 	fake.pageSize = 3
 	err := runPreflight(t, testLocation(server.URL))
-	preflightErr := requirePreflightError(t, err, CheckPrefix, FieldPrefix)
+	checkErr := requireCheckError(t, err, CheckPrefix, FieldPrefix)
 	requireContains(t, err, `"dira/"`, `"dirj/"`, "and more")
 	if strings.Contains(err.Error(), `"dirk/"`) {
 		t.Errorf("error should name at most ten folders: %v", err)
 	}
 	// The listing stops once the error is certain instead of walking the whole prefix.
-	if len(preflightErr.Foreign) > 12 {
-		t.Errorf("want the listing to stop early, it collected %d folders", len(preflightErr.Foreign))
+	if len(checkErr.Foreign) > 12 {
+		t.Errorf("want the listing to stop early, it collected %d folders", len(checkErr.Foreign))
 	}
 }
 
@@ -491,8 +491,8 @@ func TestPreflightInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := Preflight(ctx, testLocation(server.URL))
-	var preflightErr *PreflightError
-	if errors.As(err, &preflightErr) || !errors.Is(err, context.Canceled) {
+	var checkErr *CheckError
+	if errors.As(err, &checkErr) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("an interrupted preflight is no verdict on the bucket, want context.Canceled, got %v", err)
 	}
 }

@@ -14,7 +14,11 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
+	"github.com/styrmin/terraform-provider-styrmin/internal/sandbox/images"
 	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -42,7 +46,7 @@ const sampleSelector = `"app.kubernetes.io/name" = "sample-app", "app.kubernetes
 
 // Preflight failures name the component, the pod and the field, and create nothing.
 func TestAccBackup_preflightFailures(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	app := deploySampleApp(t, stack, "acc-pre")
 	for name, tc := range map[string]struct {
 		components string
@@ -76,7 +80,7 @@ func TestAccBackup_preflightFailures(t *testing.T) {
 // A dump that fails (the database no longer accepts the password in the container's
 // environment) fails the backup with the dump tool's own message.
 func TestAccBackup_dumpFailsWithToolMessage(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	app := deploySampleApp(t, stack, "acc-dumpfail")
 	app.exec(app.namespace, "mariadb", mariadb+` "alter user 'root'@'localhost' identified by 'changed-out-of-band'; alter user 'root'@'%' identified by 'changed-out-of-band'"`)
 	resource.Test(t, resource.TestCase{
@@ -90,15 +94,28 @@ func TestAccBackup_dumpFailsWithToolMessage(t *testing.T) {
 }
 
 // An apply interrupted while it waits (Ctrl-C) keeps the backup in state; the next apply waits
-// for that same backup and verifies it: there is never a second Velero backup.
+// for that same backup and verifies it: there is never a second Velero backup. Velero runs one
+// backup at a time, so the interrupt may come while the backup still waits in Velero's queue,
+// before Velero started it: the resumed apply must then accept every result Velero sets later
+// (a start time it did not have included).
 func TestAccBackup_interruptedApplyResumes(t *testing.T) {
-	stack := testAccStack(t)
-	terraformBin := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	app := deploySampleApp(t, stack, "acc-interrupt")
-	app.write("x", 3)
-	dir := t.TempDir()
-	// The action's export waits 20 s, so the backup is still running when the apply is interrupted.
-	config := requiredProviders + inlineBackupConfig(app.namespace, `    notes = {
+	stack := sandboxtest.Require(t)
+	for _, tc := range []struct {
+		name   string
+		queued bool
+	}{
+		{name: "while Velero runs it"},
+		{name: "while it waits in Velero's queue", queued: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := deploySampleApp(t, stack, "acc-interrupt")
+			app.write("x", 3)
+			if tc.queued {
+				occupyVelero(t, stack, 40*time.Second)
+			}
+			dir := t.TempDir()
+			// The action's export waits 20 s, so the backup is still running when the apply is interrupted.
+			config := requiredProviders + inlineBackupConfig(app.namespace, `    notes = {
       selector = { `+sampleSelector+` = "notes" }
       backup = {
         kind           = "action"
@@ -107,59 +124,123 @@ func TestAccBackup_interruptedApplyResumes(t *testing.T) {
         backup_command = ["/bin/sh", "-c", "sleep 20; tar -C /data -cf /export/notes.tar ."]
       }
     }`)
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			terraform := terraformIn(t, dir)
+			first := terraform("apply", "-auto-approve", "-input=false")
+			var out strings.Builder
+			first.Stdout, first.Stderr = &out, &out
+			if err := first.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(2 * time.Minute)
+			for countBackups(t, stack, app.namespace) == 0 {
+				if time.Now().After(deadline) {
+					_ = first.Process.Kill()
+					t.Fatalf("no Velero backup appeared; terraform said:\n%s", out.String())
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			time.Sleep(time.Second)
+			if err := first.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			_ = first.Wait()
+			if !strings.Contains(out.String(), "Stopped waiting for the backup") {
+				t.Fatalf("the interrupted apply did not stop waiting as expected:\n%s", out.String())
+			}
+			interrupted := stateOf(t, terraform)
+			if tc.queued && !regexp.MustCompile(`started_at\s+= ""`).Match(interrupted) {
+				t.Fatalf("the case needs a backup that Velero had not started when the apply was interrupted; state:\n%s", interrupted)
+			}
+
+			if result, err := terraform("apply", "-auto-approve", "-input=false").CombinedOutput(); err != nil {
+				t.Fatalf("the apply after the interrupt failed: %v\n%s", err, result)
+			}
+			if n := countBackups(t, stack, app.namespace); n != 1 {
+				t.Fatalf("%d Velero backups of %s after an interrupted and a resumed apply, want exactly 1", n, app.namespace)
+			}
+			state := stateOf(t, terraform)
+			if !regexp.MustCompile(`verified\s+= true`).Match(state) || !regexp.MustCompile(`phase\s+= "Completed"`).Match(state) {
+				t.Errorf("the resumed backup is not verified and Completed:\n%s", state)
+			}
+		})
 	}
-	apply := func() *exec.Cmd {
-		cmd := exec.Command(terraformBin, "apply", "-auto-approve", "-input=false", "-no-color")
+}
+
+// terraformIn returns a function that makes terraform commands in dir, and destroys what they
+// created when the test ends.
+func terraformIn(t *testing.T, dir string) func(args ...string) *exec.Cmd {
+	t.Helper()
+	terraform := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), append(args, "-no-color")...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1")
 		return cmd
 	}
-	t.Cleanup(func() {
-		cmd := exec.Command(terraformBin, "destroy", "-auto-approve", "-input=false", "-no-color")
-		cmd.Dir = dir
-		_ = cmd.Run()
-	})
+	t.Cleanup(func() { _ = terraform("destroy", "-auto-approve", "-input=false").Run() })
+	return terraform
+}
 
-	first := apply()
-	var out strings.Builder
-	first.Stdout, first.Stderr = &out, &out
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for countBackups(t, stack, app.namespace) == 0 {
-		if time.Now().After(deadline) {
-			_ = first.Process.Kill()
-			t.Fatalf("no Velero backup appeared; terraform said:\n%s", out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
-	if err := first.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	_ = first.Wait()
-	if !strings.Contains(out.String(), "Stopped waiting for the backup") {
-		t.Fatalf("the interrupted apply did not stop waiting as expected:\n%s", out.String())
-	}
-
-	second := apply()
-	if result, err := second.CombinedOutput(); err != nil {
-		t.Fatalf("the apply after the interrupt failed: %v\n%s", err, result)
-	}
-	if n := countBackups(t, stack, app.namespace); n != 1 {
-		t.Fatalf("%d Velero backups of %s after an interrupted and a resumed apply, want exactly 1", n, app.namespace)
-	}
-	show := exec.Command(terraformBin, "state", "show", "-no-color", "styrmin_backup.app")
-	show.Dir = dir
-	state, err := show.CombinedOutput()
+func stateOf(t *testing.T, terraform func(args ...string) *exec.Cmd) []byte {
+	t.Helper()
+	state, err := terraform("state", "show", "styrmin_backup.app").CombinedOutput()
 	if err != nil {
+		t.Fatalf("terraform state show: %v\n%s", err, state)
+	}
+	return state
+}
+
+// occupyVelero keeps Velero busy for about d with a backup of a namespace of its own, whose pre
+// hook sleeps: Velero runs one backup at a time, so a backup made meanwhile waits in its queue.
+// The busy backup is deleted (with its data) when the test ends.
+func occupyVelero(t *testing.T, stack *sandboxtest.Stack, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ns := stack.Namespace(t, "acc-busy")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "busy", Labels: map[string]string{"app": "busy"}},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: new(bool), TerminationGracePeriodSeconds: new(int64),
+			Containers: []corev1.Container{{Name: "main", Image: images.UtilImage, ImagePullPolicy: corev1.PullNever,
+				Command: []string{"/bin/sh", "-c", "exec sleep 2147483647"}}},
+		},
+	}
+	if _, err := stack.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`verified\s+= true`).Match(state) || !regexp.MustCompile(`phase\s+= "Completed"`).Match(state) {
-		t.Errorf("the resumed backup is not verified and Completed:\n%s", state)
+	if _, err := stack.WaitPodRunning(ctx, ns, "app=busy"); err != nil {
+		t.Fatal(err)
+	}
+	busy := &velerov1.Backup{
+		ObjectMeta: metav1.ObjectMeta{Name: ns},
+		Spec: velerov1.BackupSpec{
+			IncludedNamespaces: []string{ns}, StorageLocation: os.Getenv("SANDBOX_DEFAULT_BSL"), TTL: metav1.Duration{Duration: time.Hour},
+			Hooks: velerov1.BackupHooks{Resources: []velerov1.BackupResourceHookSpec{{
+				Name: "busy", IncludedNamespaces: []string{ns},
+				PreHooks: []velerov1.BackupResourceHook{{Exec: &velerov1.ExecHook{
+					Container: "main", Command: []string{"/bin/sh", "-c", fmt.Sprintf("sleep %d", int(d.Seconds()))},
+					OnError: velerov1.HookErrorModeContinue, Timeout: metav1.Duration{Duration: d + time.Minute},
+				}}},
+			}}},
+		},
+	}
+	if _, err := velero.Create(ctx, stack.Velero, busy); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cleanup, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := (backups.Runner{Velero: stack.Velero}).DeleteBackup(cleanup, ns); err != nil {
+			t.Errorf("delete the busy backup: %v", err)
+		}
+	})
+	if _, err := velero.WaitFor(ctx, stack.Velero, ns, func(b *velerov1.Backup) (bool, error) {
+		return b.Status.Phase == velerov1.BackupPhaseInProgress, nil
+	}); err != nil {
+		t.Fatalf("the busy backup did not start: %v", err)
 	}
 }
 
@@ -183,7 +264,7 @@ func countBackups(t *testing.T, stack *sandboxtest.Stack, namespace string) int 
 // runs post-restore hooks after it uploaded the restore's log: their stderr is only in the
 // Velero server's own log.)
 func TestAccRestore_failingHookFails(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	app := deploySampleApp(t, stack, "acc-rfail")
 	app.write("x", 3)
 	clone := app.namespace + "-clone"

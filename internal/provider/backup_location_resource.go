@@ -416,22 +416,17 @@ func (r *backupLocationResource) preflight(ctx context.Context, plan backupLocat
 		return
 	}
 	r.data.redact(loc.SecretAccessKey)
-	err := objectstore.Preflight(ctx, objectstore.Location{
-		Endpoint: loc.Endpoint, Region: loc.Region, Bucket: loc.Bucket, Prefix: loc.Prefix,
-		ForcePathStyle: loc.ForcePathStyle, CACertPEM: []byte(loc.CACert),
-		AccessKeyID: loc.AccessKeyID, SecretAccessKey: loc.SecretAccessKey,
-		ChecksumAlgorithm: plan.ChecksumAlgorithm.ValueString(),
-	})
+	err := objectstore.Preflight(ctx, loc.ObjectStore())
 	if err == nil {
 		return
 	}
-	var pf *objectstore.PreflightError
-	if errors.As(err, &pf) && pf.Field != "" {
-		field := pf.Field
+	var checkErr *objectstore.CheckError
+	if errors.As(err, &checkErr) && checkErr.Field != "" {
+		field := checkErr.Field
 		if field == "secret_access_key" && !plan.SecretAccessKeyWO.IsNull() {
 			field = "secret_access_key_wo"
 		}
-		diags.AddAttributeError(path.Root(field), "Bucket check failed: "+pf.Check, err.Error()+"\n\nNothing was created.")
+		diags.AddAttributeError(path.Root(field), "Bucket check failed: "+checkErr.Check, err.Error()+"\n\nNothing was created.")
 		return
 	}
 	diags.AddError("Bucket check failed", err.Error()+"\n\nNothing was created.")

@@ -50,20 +50,10 @@ func secretLine() string {
 	return fmt.Sprintf("  secret_access_key = %q\n", os.Getenv("SANDBOX_S3_SECRET_ACCESS_KEY"))
 }
 
-// testAccStack returns the local stack. Acceptance tests run only with TF_ACC set (make test and
-// make testacc set it); then a missing stack fails the test instead of skipping it.
-func testAccStack(t *testing.T) *sandboxtest.Stack {
-	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: runs under make test / make testacc (TF_ACC=1)")
-	}
-	return sandboxtest.Require(t)
-}
-
 func randomName(prefix string) string { return fmt.Sprintf("%s-%06d", prefix, rand.IntN(1000000)) }
 
 func TestAccBackupLocation_lifecycle(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	name := randomName("acc-bsl")
 	ctx := context.Background()
 	locations := velero.Locations{Kube: stack.Kube, Velero: stack.Velero}
@@ -236,7 +226,7 @@ func TestAccBackupLocation_lifecycle(t *testing.T) {
 }
 
 func TestAccBackupLocation_writeOnlySecret(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	name := randomName("acc-bsl-wo")
 	address := "styrmin_backup_location.test"
 	wo := func(version int) string {
@@ -295,7 +285,7 @@ func TestAccBackupLocation_writeOnlySecret(t *testing.T) {
 
 // Each failed preflight names its cause and leaves neither Secret nor BSL behind.
 func TestAccBackupLocation_preflightFailures(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	for _, tc := range []struct {
 		name   string
 		config func(name string) string

@@ -364,7 +364,7 @@ func (m *backupModel) fromImport(_ context.Context, b *velerov1.Backup, diags *d
 	m.Verified = types.BoolValue(b.Status.Phase == velerov1.BackupPhaseCompleted)
 	labels := map[string]attr.Value{}
 	for k, v := range b.Labels {
-		if k != backups.ManagedByLabel && !strings.HasPrefix(k, "velero.io/") {
+		if k != velero.ManagedByLabel && !strings.HasPrefix(k, "velero.io/") {
 			labels[k] = types.StringValue(v)
 		}
 	}

@@ -156,7 +156,7 @@ resource "styrmin_restore" "clone" {
 // restore the backup into a new namespace, and compare the clone's data with the data at backup
 // time, component by component.
 func TestAccBackupRestore_roundTrip(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	app := deploySampleApp(t, stack, "acc-app")
 	app.write("before", 25)
 	atBackup := app.fingerprint(app.namespace)
@@ -252,7 +252,7 @@ func backupName(t *testing.T, stack *sandboxtest.Stack, namespace string) string
 // the bucket. Velero's backup sync brings it back; the restore waits for it, plans from the
 // synced object's record, and the clone's data equals the data at backup time.
 func TestAccRestore_waitsForBackupSync(t *testing.T) {
-	stack := testAccStack(t)
+	stack := sandboxtest.Require(t)
 	app := deploySampleApp(t, stack, "acc-sync")
 	app.write("synced", 5)
 	atBackup := app.fingerprint(app.namespace)

@@ -78,7 +78,7 @@ func newProviderData(ctx context.Context, version string, config providerModel, 
 		tflog.Trace(ctx, msg, fields)
 	}
 	opts := []kubeconn.Option{kubeconn.WithVersion(version)}
-	if loggingRequested() { // the logging transport parses every body: only when someone reads logs
+	if LoggingRequested() { // the logging transport parses every body: only when someone reads logs
 		opts = append(opts, kubeconn.WithWrapTransport(kubeconn.WrapTransport(logHTTP, data.redactor)))
 	}
 	data.restConfig, err = kubeconn.RESTConfig(settings, opts...)
@@ -90,9 +90,21 @@ func newProviderData(ctx context.Context, version string, config providerModel, 
 	return data
 }
 
-// loggingRequested reports whether Terraform (or the test harness) collects provider logs.
-func loggingRequested() bool {
-	for _, v := range []string{"TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_PROVIDER_STYRMIN", "TF_ACC_LOG_PATH", "TF_LOG_PATH_MASK"} {
+// loggingVariables are the environment variables that ask for logs: Terraform's (TF_LOG and
+// the provider-only ones), the SDK's own levels (TF_LOG_SDK*, which an explicit setting must
+// keep), and the acceptance-test harness's log files (TF_ACC_LOG_PATH, TF_LOG_PATH_MASK), where
+// it collects logs without TF_LOG being set.
+var loggingVariables = []string{
+	"TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_PROVIDER_STYRMIN",
+	"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK",
+	"TF_ACC_LOG_PATH", "TF_LOG_PATH_MASK",
+}
+
+// LoggingRequested reports whether Terraform (or the test harness) collects provider logs. The
+// binary keeps the SDK's own logging on only then (main.go), and the provider installs its
+// logging HTTP transport only then.
+func LoggingRequested() bool {
+	for _, v := range loggingVariables {
 		if os.Getenv(v) != "" {
 			return true
 		}

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"os"
 	"regexp"
 	"testing"
 
@@ -9,18 +8,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/acctest"
 )
 
 // The data source needs no cluster, only the terraform CLI that acceptance tests run.
-func testAccTerraformOnly(t *testing.T) {
-	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: runs under make test / make testacc (TF_ACC=1)")
-	}
-}
-
 func TestAccDriverSpecDataSource_sampleApp(t *testing.T) {
-	testAccTerraformOnly(t)
+	acctest.Gate(t)
 	address := "data.styrmin_driver_spec.app"
 	components := tfjsonpath.New("components")
 	resource.Test(t, resource.TestCase{
@@ -51,7 +45,7 @@ data "styrmin_driver_spec" "app" {
 }
 
 func TestAccDriverSpecDataSource_invalid(t *testing.T) {
-	testAccTerraformOnly(t)
+	acctest.Gate(t)
 	for name, tc := range map[string]struct {
 		config string
 		want   string

@@ -168,7 +168,12 @@ func planResume(ctx context.Context, req resource.ModifyPlanRequest, resp *resou
 	if resp.Diagnostics.HasError() || verified.ValueBool() || !wait.ValueBool() {
 		return
 	}
-	unknown := map[string]attr.Value{"phase": types.StringUnknown(), "verified": types.BoolUnknown(), "completed_at": types.StringUnknown()}
+	// Every result Velero may still set: a backup interrupted while it waited in Velero's queue
+	// has no start time yet.
+	unknown := map[string]attr.Value{
+		"phase": types.StringUnknown(), "verified": types.BoolUnknown(),
+		"started_at": types.StringUnknown(), "completed_at": types.StringUnknown(),
+	}
 	for name, v := range results {
 		unknown[name] = v
 	}

@@ -13,11 +13,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
 )
 
 // A location that reaches no cluster must fail with the reason and what to change.
 func TestAccProvider_connectionErrors(t *testing.T) {
-	testAccStack(t)
+	sandboxtest.Require(t)
 	for name, tc := range map[string]struct {
 		provider string
 		want     string

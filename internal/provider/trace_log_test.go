@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
 )
 
 // requiredProviders makes the CLI resolve the provider through the stack's dev_overrides.
@@ -24,7 +26,7 @@ terraform {
 // built provider binary (dev_overrides from the stack's CLI config) with TF_LOG=TRACE, then
 // searches the whole log for the S3 secret in every form it could leak in.
 func TestAccTraceLogHasNoSecret(t *testing.T) {
-	testAccStack(t)
+	sandboxtest.Require(t)
 	terraformBin := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if terraformBin == "" || os.Getenv("TF_CLI_CONFIG_FILE") == "" {
 		t.Fatal("TF_ACC_TERRAFORM_PATH and TF_CLI_CONFIG_FILE come from .sandbox/env: run under make test")

@@ -27,11 +27,10 @@
 //     hook; action runs backup_command as given; disk runs nothing.
 //   - RestoreHooks: database kinds verify the dump and replay it in a
 //     post-restore exec hook; action runs restore_command as given.
-//   - Expect: one ExpectedVolume per (pod, volume), each of which must have a
-//     Completed PodVolumeBackup. That, not the Backup's phase, is the proof
-//     of capture. A dump volume is certain to hold data (RequireData); the
-//     provider goes further and fails any volume captured empty, because a
-//     backup that captured nothing is a failure.
+//   - ExpectedVolumes: one ExpectedVolume per (pod, volume), each of which
+//     must have a Completed PodVolumeBackup. That, not the Backup's phase, is
+//     the proof of capture. The provider goes further and fails any volume
+//     captured empty, because a backup that captured nothing is a failure.
 //   - Warnings: pods that are not Running (Velero skips them), and neo4j's
 //     need to be offline.
 //

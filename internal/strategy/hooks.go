@@ -40,8 +40,8 @@ func (p *Plan) BackupHooks(namespace string) *velerov1.BackupResourceHookSpec {
 			Exec: &velerov1.ExecHook{
 				Container: p.Container,
 				Command:   command,
-				// Fail skips the pod's volumes, which Expect then reports,
-				// rather than capturing a volume without a fresh dump.
+				// Fail skips the pod's volumes, which the check of ExpectedVolumes
+				// then reports, rather than capturing a volume without a fresh dump.
 				OnError: velerov1.HookErrorModeFail,
 				Timeout: metav1.Duration{Duration: p.Timeout},
 			},

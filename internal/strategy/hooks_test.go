@@ -113,8 +113,8 @@ func TestActionHookSpecs(t *testing.T) {
 	if diff := cmp.Diff([]string{"index"}, plan.Volumes); diff != "" {
 		t.Errorf("Volumes (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]ExpectedVolume{{Pod: "search-0", Volume: "index"}}, plan.Expect); diff != "" {
-		t.Errorf("Expect (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]ExpectedVolume{{Pod: "search-0", Volume: "index"}}, plan.ExpectedVolumes()); diff != "" {
+		t.Errorf("ExpectedVolumes (-want +got):\n%s", diff)
 	}
 	pre := plan.BackupHooks("search").PreHooks[0].Exec
 	if diff := cmp.Diff(b.BackupCommand, pre.Command); diff != "" {
@@ -154,8 +154,5 @@ func TestDiskHasNoHooks(t *testing.T) {
 	}
 	if plan.Container != "" || plan.Timeout != 0 {
 		t.Errorf("disk plan has container %q and timeout %v", plan.Container, plan.Timeout)
-	}
-	if plan.VolumesAnnotation() != "data" {
-		t.Errorf("VolumesAnnotation = %q", plan.VolumesAnnotation())
 	}
 }

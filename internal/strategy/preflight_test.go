@@ -266,7 +266,7 @@ func TestResolveDisabledBackupHasNoPlan(t *testing.T) {
 		t.Fatalf("Resolve = %+v, %v; want nil, nil", plan, err)
 	}
 	// Every method accepts the nil plan, so callers can skip the check.
-	if plan.BackupHooks("ns") != nil || plan.RestoreHooks("ns") != nil || plan.ChecksumCommand() != nil || plan.VolumesAnnotation() != "" {
+	if plan.BackupHooks("ns") != nil || plan.RestoreHooks("ns") != nil || plan.ChecksumCommand() != nil || plan.ExpectedVolumes() != nil {
 		t.Error("a nil plan yields hooks or commands")
 	}
 }
@@ -338,6 +338,8 @@ func TestResolvePlans(t *testing.T) {
 		backup driverspec.Backup
 		pods   []corev1.Pod
 		want   Plan
+		// wantExpected is what the plan's ExpectedVolumes returns.
+		wantExpected []ExpectedVolume
 	}{
 		{
 			name:   "postgres, listed databases",
@@ -347,9 +349,9 @@ func TestResolvePlans(t *testing.T) {
 				Container: "db", Pods: []string{"db-0", "db-1"}, Volumes: []string{"dump"}, DumpDir: "/backup",
 				DumpFiles: []string{"/backup/styrmin/postgres-shop.dump", "/backup/styrmin/postgres-shop_orders.dump", "/backup/styrmin/postgres-globals.sql"},
 				Marker:    "/backup/styrmin/postgres.sha256",
-				Expect:    []ExpectedVolume{{"db-0", "dump", true}, {"db-1", "dump", true}},
 				Timeout:   driverspec.DefaultTimeout,
 			},
+			wantExpected: []ExpectedVolume{{"db-0", "dump"}, {"db-1", "dump"}},
 		},
 		{
 			name:   "mariadb",
@@ -358,8 +360,9 @@ func TestResolvePlans(t *testing.T) {
 			want: Plan{
 				Container: "db", Pods: []string{"db-1"}, Volumes: []string{"dump"}, DumpDir: "/backup",
 				DumpFiles: []string{"/backup/styrmin/mariadb.sql"}, Marker: "/backup/styrmin/mariadb.sha256",
-				Expect: []ExpectedVolume{{"db-1", "dump", true}}, Timeout: time.Minute,
+				Timeout: time.Minute,
 			},
+			wantExpected: []ExpectedVolume{{"db-1", "dump"}},
 		},
 		{
 			name:   "mongodb, databases whose file names would collide",
@@ -369,8 +372,9 @@ func TestResolvePlans(t *testing.T) {
 				Container: "db", Pods: []string{"db-1"}, Volumes: []string{"dump"}, DumpDir: "/backup",
 				DumpFiles: []string{"/backup/styrmin/mongodb-a_b.archive.gz", "/backup/styrmin/mongodb-a_b-2.archive.gz"},
 				Marker:    "/backup/styrmin/mongodb.sha256",
-				Expect:    []ExpectedVolume{{"db-1", "dump", true}}, Timeout: driverspec.DefaultTimeout,
+				Timeout:   driverspec.DefaultTimeout,
 			},
+			wantExpected: []ExpectedVolume{{"db-1", "dump"}},
 		},
 		{
 			name:   "neo4j, default databases",
@@ -380,9 +384,10 @@ func TestResolvePlans(t *testing.T) {
 				Container: "db", Pods: []string{"db-1"}, Volumes: []string{"dump"}, DumpDir: "/backup",
 				DumpFiles: []string{"/backup/styrmin/neo4j.dump", "/backup/styrmin/neo4j-system.dump"},
 				Marker:    "/backup/styrmin/neo4j.sha256",
-				Expect:    []ExpectedVolume{{"db-1", "dump", true}}, Timeout: driverspec.DefaultTimeout,
-				Warnings: []string{neo4jOfflineWarning},
+				Timeout:   driverspec.DefaultTimeout,
+				Warnings:  []string{neo4jOfflineWarning},
 			},
+			wantExpected: []ExpectedVolume{{"db-1", "dump"}},
 		},
 		{
 			name:   "disk",
@@ -390,8 +395,8 @@ func TestResolvePlans(t *testing.T) {
 			pods:   dumpPods,
 			want: Plan{
 				Pods: []string{"db-0", "db-1"}, Volumes: []string{"dump", "data"},
-				Expect: []ExpectedVolume{{"db-0", "dump", false}, {"db-0", "data", false}, {"db-1", "dump", false}, {"db-1", "data", false}},
 			},
+			wantExpected: []ExpectedVolume{{"db-0", "dump"}, {"db-0", "data"}, {"db-1", "dump"}, {"db-1", "data"}},
 		},
 		{
 			name: "action without volumes",
@@ -413,6 +418,9 @@ func TestResolvePlans(t *testing.T) {
 			// The unexported fields feed the scripts, which other tests run.
 			if diff := cmp.Diff(&want, plan, cmpopts.IgnoreUnexported(Plan{})); diff != "" {
 				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantExpected, plan.ExpectedVolumes()); diff != "" {
+				t.Errorf("ExpectedVolumes (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -15,7 +15,8 @@ import (
 )
 
 // BackupVolumesAnnotation is the pod annotation that opts pod volumes into
-// Velero's file-system backup; its value is Plan.Volumes joined by commas.
+// Velero's file-system backup: a comma-separated list of volume names, which
+// must include Plan.Volumes.
 const BackupVolumesAnnotation = "backup.velero.io/backup-volumes"
 
 // dumpSubdir is the directory inside the dump volume that the dumps go to, so
@@ -40,8 +41,8 @@ type Plan struct {
 	Container string
 	// Pods are the names of the Running pods the selector matches, sorted.
 	Pods []string
-	// Volumes are the pod volumes to back up, in order: the value of
-	// BackupVolumesAnnotation.
+	// Volumes are the pod volumes to back up, in order: what the pods'
+	// BackupVolumesAnnotation must list.
 	Volumes []string
 	// DumpDir is the dump volume's mount path in Container (database kinds).
 	// The dumps go to its directory "styrmin".
@@ -52,9 +53,6 @@ type Plan struct {
 	// Marker is the full path of the "dump complete" marker: sha256sum's
 	// output for every file in DumpFiles, written last (database kinds).
 	Marker string
-	// Expect lists, per (pod, volume), the PodVolumeBackup a successful
-	// capture must have.
-	Expect []ExpectedVolume
 	// Timeout bounds each hook command.
 	Timeout time.Duration
 	// Warnings are things the caller should show but that do not stop the
@@ -74,20 +72,23 @@ type Plan struct {
 type ExpectedVolume struct {
 	Pod    string
 	Volume string
-	// RequireData is true where an empty capture means the dump did not
-	// happen (a database kind's dump volume always holds the dump and its
-	// marker), so the PodVolumeBackup must also report more than zero bytes.
-	// (The provider fails every volume captured empty; this marks where an
-	// empty capture cannot be anything but a failed dump.)
-	RequireData bool
 }
 
-// VolumesAnnotation returns the value for BackupVolumesAnnotation.
-func (p *Plan) VolumesAnnotation() string {
+// ExpectedVolumes lists every volume of every pod, in the order of Pods and
+// Volumes: each must have a Completed PodVolumeBackup. It is derived from Pods
+// on every call, so it follows a caller that replaces Pods (a plan rebuilt
+// from what a Backup recorded).
+func (p *Plan) ExpectedVolumes() []ExpectedVolume {
 	if p == nil {
-		return ""
+		return nil
 	}
-	return strings.Join(p.Volumes, ",")
+	var out []ExpectedVolume
+	for _, pod := range p.Pods {
+		for _, volume := range p.Volumes {
+			out = append(out, ExpectedVolume{Pod: pod, Volume: volume})
+		}
+	}
+	return out
 }
 
 // Resolve is the preflight: it checks component c against pods, the live
@@ -171,11 +172,6 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 			}
 		}
 		plan.Pods = append(plan.Pods, pod.Name)
-		for _, volume := range plan.Volumes {
-			plan.Expect = append(plan.Expect, ExpectedVolume{
-				Pod: pod.Name, Volume: volume, RequireData: b.Kind.IsDatabase(),
-			})
-		}
 	}
 
 	if first != nil {

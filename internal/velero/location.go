@@ -14,6 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/objectstore"
 )
 
 // Location is a backup storage location as the provider manages it: one Velero BSL (provider
@@ -39,6 +41,25 @@ type Location struct {
 	ValidationFrequency *time.Duration
 }
 
+// ObjectStore is the location as the object-store client takes it. A nil ChecksumAlgorithm
+// (the aws plugin's default) becomes "": checksums only where an operation requires them.
+func (l Location) ObjectStore() objectstore.Location {
+	store := objectstore.Location{
+		Endpoint:        l.Endpoint,
+		Region:          l.Region,
+		Bucket:          l.Bucket,
+		Prefix:          l.Prefix,
+		ForcePathStyle:  l.ForcePathStyle,
+		CACertPEM:       []byte(l.CACert),
+		AccessKeyID:     l.AccessKeyID,
+		SecretAccessKey: l.SecretAccessKey,
+	}
+	if l.ChecksumAlgorithm != nil {
+		store.ChecksumAlgorithm = *l.ChecksumAlgorithm
+	}
+	return store
+}
+
 // LocationStatus is what Velero reports about a location.
 type LocationStatus struct {
 	Phase              string
@@ -54,9 +75,11 @@ type LocationStatus struct {
 const (
 	credentialsKey = "cloud"
 	caCertKey      = "ca.crt"
-	// ManagedByLabel marks what this provider created, so an operator can tell it apart.
+	// ManagedByLabel, with the value ManagedBy, marks what this provider created (locations,
+	// their Secrets, backups, restores), so an operator can tell it apart and the provider
+	// recognises what it may adopt or overwrite.
 	ManagedByLabel = "app.kubernetes.io/managed-by"
-	managedBy      = "terraform-provider-styrmin"
+	ManagedBy      = "terraform-provider-styrmin"
 )
 
 // DefaultCredentialsSecret is where `velero install` keeps the server's own credentials.
@@ -108,7 +131,7 @@ func (s *Snapshot) lookup(ctx context.Context, l Locations, bslName, secretName 
 		if err != nil {
 			return nil, nil, false, err
 		}
-		secrets, err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + managedBy})
+		secrets, err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy})
 		if err != nil {
 			return nil, nil, false, err
 		}
@@ -139,7 +162,7 @@ func (l Locations) Create(ctx context.Context, loc Location) error {
 	if apierrors.IsAlreadyExists(err) {
 		// Left behind when the BSL alone was deleted out of band: ours to overwrite, nobody else's.
 		existing, getErr := secrets.Get(ctx, secret.Name, metav1.GetOptions{})
-		if getErr == nil && existing.Labels[ManagedByLabel] == managedBy {
+		if getErr == nil && existing.Labels[ManagedByLabel] == ManagedBy {
 			existing.Data = secret.Data
 			_, err = secrets.Update(ctx, existing, metav1.UpdateOptions{})
 		} else {
@@ -150,7 +173,7 @@ func (l Locations) Create(ctx context.Context, loc Location) error {
 		return fmt.Errorf("create credential secret %s/%s: %w", secret.Namespace, secret.Name, err)
 	}
 	bsl := &velerov1.BackupStorageLocation{ObjectMeta: metav1.ObjectMeta{
-		Name: loc.Name, Namespace: l.Velero.Namespace, Labels: map[string]string{ManagedByLabel: managedBy},
+		Name: loc.Name, Namespace: l.Velero.Namespace, Labels: map[string]string{ManagedByLabel: ManagedBy},
 	}}
 	setSpec(bsl, loc)
 	if _, err := Create(ctx, l.Velero, bsl); err != nil {
@@ -182,7 +205,7 @@ func (l Locations) Update(ctx context.Context, loc Location) error {
 		if current.Labels == nil {
 			current.Labels = map[string]string{}
 		}
-		current.Labels[ManagedByLabel] = managedBy
+		current.Labels[ManagedByLabel] = ManagedBy
 		if _, err := secrets.Update(ctx, current, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("update credential secret %s: %w", want.Name, err)
 		}
@@ -301,7 +324,7 @@ func credentialSecret(namespace string, loc Location) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: CredentialSecretName(loc.Name), Namespace: namespace,
-			Labels: map[string]string{ManagedByLabel: managedBy},
+			Labels: map[string]string{ManagedByLabel: ManagedBy},
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: data,

@@ -16,6 +16,8 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/objectstore"
 )
 
 func TestLocationsCreateReadUpdateDelete(t *testing.T) {
@@ -402,6 +404,24 @@ func newFakeLocations(t *testing.T) (Locations, *kubefake.Clientset, *dynamicfak
 }
 
 // fullLocation sets every field, so a round trip that drops one shows.
+func TestLocationObjectStore(t *testing.T) {
+	loc := fullLocation("primary")
+	checksum := "SHA256"
+	loc.ChecksumAlgorithm = &checksum
+	want := objectstore.Location{
+		Endpoint: "https://s3.example.com", Region: "eu-west-1", Bucket: "backups", Prefix: "env/a",
+		ForcePathStyle: true, CACertPEM: []byte(loc.CACert), AccessKeyID: "AKID", SecretAccessKey: "SECRET",
+		ChecksumAlgorithm: "SHA256",
+	}
+	if diff := cmp.Diff(want, loc.ObjectStore()); diff != "" {
+		t.Errorf("ObjectStore (-want +got):\n%s", diff)
+	}
+	loc.ChecksumAlgorithm = nil
+	if got := loc.ObjectStore().ChecksumAlgorithm; got != "" {
+		t.Errorf("without a checksum algorithm, ObjectStore has %q, want \"\"", got)
+	}
+}
+
 func fullLocation(name string) Location {
 	checksum := ""
 	syncPeriod, validation := time.Minute, 2*time.Minute

@@ -81,11 +81,11 @@ func (l Locations) OpenStore(ctx context.Context, location string) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("backup storage location %s: %w", location, err)
 	}
-	client, err := objectstore.NewClient(objectstore.Location{
-		Endpoint: loc.Endpoint, Region: loc.Region, Bucket: loc.Bucket, Prefix: loc.Prefix,
-		ForcePathStyle: loc.ForcePathStyle, CACertPEM: []byte(loc.CACert),
-		AccessKeyID: loc.AccessKeyID, SecretAccessKey: loc.SecretAccessKey,
-	}, nil)
+	settings := loc.ObjectStore()
+	// Reading Velero's files needs no checksums, whatever the location writes with: "" asks for
+	// them only where an operation requires them.
+	settings.ChecksumAlgorithm = ""
+	client, err := objectstore.NewClient(settings, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
-// Package teardowntest proves that `styrmin-sandbox down` left nothing behind but the guard
+// Package teardown proves that `styrmin-sandbox down` left nothing behind but the guard
 // routes, which keep the stack's addresses on the machine after it. `make test` runs it right
 // after stopping the stack (STYRMIN_TEARDOWN_PROOF=1); it fails when no teardown was recorded.
-package teardowntest
+package teardown
 
 import (
 	"context"

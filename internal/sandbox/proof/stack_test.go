@@ -1,8 +1,8 @@
-// Package stacktest proves the local stack works as the rest of the project needs it to: pods
+// Package proof proves the local stack works as the rest of the project needs it to: pods
 // from local images, exec through the API server, Velero hooks and file-system backup to MinIO,
 // restore into a new namespace, and the database images. It needs the running stack and fails
 // without it.
-package stacktest
+package proof
 
 import (
 	"context"
