@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -29,9 +32,14 @@ type BackupRequest struct {
 	Labels     map[string]string
 }
 
-// PlanBackup is the preflight of a backup: the location is Available and every enabled
-// component matches Running pods that have its volumes and containers. Nothing is created.
+// PlanBackup is the preflight of a backup: the Velero server answers, the location is Available,
+// every enabled component matches Running pods that have its volumes and containers, and a
+// node-agent runs on their nodes. Nothing is created (but the status request the server answers).
 func (r Runner) PlanBackup(ctx context.Context, req BackupRequest) ([]*strategy.Plan, []corev1.Pod, error) {
+	if err := r.checkServer(ctx); err != nil {
+		// Nothing else is worth checking with no server to run the backup.
+		return nil, nil, &RefusalError{Problems: []error{err}}
+	}
 	var problems []error
 	if err := r.checkLocation(ctx, req.Location); err != nil {
 		problems = append(problems, err)
@@ -55,6 +63,7 @@ func (r Runner) PlanBackup(ctx context.Context, req BackupRequest) ([]*strategy.
 			plans = append(plans, plan)
 		}
 	}
+	problems = append(problems, r.checkNodeAgents(ctx, plans, pods.Items)...)
 	if enabled == 0 && len(problems) == 0 {
 		problems = append(problems, argumentError(ArgumentComponents, "no component has its backup enabled: a backup would capture nothing"))
 	}
@@ -82,23 +91,10 @@ func (r Runner) checkLocation(ctx context.Context, name string) error {
 }
 
 // StartBackup annotates the pods with the volumes to back up and creates the Backup. A Backup
-// of the same name made by this provider for the same namespace (an earlier apply that was
-// interrupted before it recorded its state) is adopted instead of duplicated.
+// of the same name that is exactly the one this request makes (made by this provider, same
+// location, namespace, ttl and hooks: an earlier apply that was interrupted before it recorded
+// its state) is adopted instead of duplicated; any other is refused.
 func (r Runner) StartBackup(ctx context.Context, req BackupRequest, plans []*strategy.Plan, pods []corev1.Pod) (*velerov1.Backup, error) {
-	existing, err := velero.Get[velerov1.Backup](ctx, r.Velero, req.Name)
-	switch {
-	case err == nil:
-		if existing.Labels[velero.ManagedByLabel] == velero.ManagedBy && len(existing.Spec.IncludedNamespaces) == 1 &&
-			existing.Spec.IncludedNamespaces[0] == req.Namespace {
-			return existing, nil
-		}
-		return nil, argumentError(ArgumentName, "a Velero backup named %q already exists and was not made by this provider for namespace %s: choose another name", req.Name, req.Namespace)
-	case !apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("read backup %s: %w", req.Name, err)
-	}
-	if err := r.annotatePods(ctx, req.Namespace, plans); err != nil {
-		return nil, err
-	}
 	record, err := componentRecords(plans, pods)
 	if err != nil {
 		return nil, err
@@ -121,11 +117,48 @@ func (r Runner) StartBackup(ctx context.Context, req BackupRequest, plans []*str
 		backup.Labels[k] = v
 	}
 	for _, p := range plans {
-		if hooks := p.BackupHooks(req.Namespace); hooks != nil {
+		if hooks := p.BackupHooks(req.Namespace, req.Name); hooks != nil {
 			backup.Spec.Hooks.Resources = append(backup.Spec.Hooks.Resources, *hooks)
 		}
 	}
+	existing, err := existingObject(ctx, r.Velero, "backup", req.Name, "another location, namespace, ttl or components",
+		func(b *velerov1.Backup) bool { return sameBackup(b.Spec, backup.Spec) })
+	if existing != nil || err != nil {
+		return existing, err
+	}
+	if err := r.annotatePods(ctx, req.Namespace, plans); err != nil {
+		return nil, err
+	}
 	return velero.Create(ctx, r.Velero, backup)
+}
+
+// existingObject reads the Velero object named name that a request is about to create: nil when
+// there is none; the object itself when it is the one the request makes (made by this provider,
+// and same says its spec is the request's: an earlier apply was interrupted before it recorded
+// it); otherwise an error on the name, saying what may differ.
+func existingObject[T velero.Object](ctx context.Context, c *velero.Client, noun, name, differs string, same func(*T) bool) (*T, error) {
+	existing, err := velero.Get[T](ctx, c, name)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s %s: %w", noun, name, err)
+	}
+	object, err := meta.Accessor(existing)
+	if err == nil && object.GetLabels()[velero.ManagedByLabel] == velero.ManagedBy && same(existing) {
+		return existing, nil
+	}
+	return nil, argumentError(ArgumentName, "a Velero %s named %q already exists and is not the %s this resource makes "+
+		"(another resource's, or %s): choose another name", noun, name, noun, differs)
+}
+
+// sameBackup reports whether an existing Backup's spec is the one a request makes: what it backs
+// up, where, for how long, and with which hooks.
+func sameBackup(existing, wanted velerov1.BackupSpec) bool {
+	return slices.Equal(existing.IncludedNamespaces, wanted.IncludedNamespaces) &&
+		existing.StorageLocation == wanted.StorageLocation &&
+		existing.TTL.Duration == wanted.TTL.Duration &&
+		equality.Semantic.DeepEqual(existing.Hooks, wanted.Hooks)
 }
 
 // annotatePods adds each plan's volumes to its pods' backup-volumes annotation, keeping volumes
@@ -178,24 +211,23 @@ type ComponentReport struct {
 	Pods      []string
 	Volumes   []string
 	Bytes     int64
-	// DumpFiles and Checksums are the dump files and their sha256 (database kinds), read from
-	// the dump's marker file after the backup.
+	// DumpFiles and Checksums are the dump files and their sha256 (database kinds), as the dump
+	// of the component's first pod reported them in this backup's log.
 	DumpFiles []string
 	Checksums []string
 }
 
-// VerifyBackup proves the backup: phase Completed, no failed hook, and for every expected
-// (pod, volume) one Completed PodVolumeBackup with data. Otherwise the error carries the
-// reasons from the backup's results and log in the bucket.
+// VerifyBackup proves the backup: phase Completed, every hook of the plans attempted and none
+// failed, for every expected (pod, volume) one Completed PodVolumeBackup with data, and for every
+// pod of a database component a complete dump made for this backup, as its log in the bucket
+// records it. Otherwise the error carries the reasons from the backup's results and log.
 func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*strategy.Plan) ([]ComponentReport, error) {
 	var problems []string
 	if b.Status.Phase != velerov1.BackupPhaseCompleted {
 		problems = append(problems, fmt.Sprintf("Velero finished the backup as %s (%d errors, %d warnings)%s",
 			PhaseOrNew(string(b.Status.Phase)), b.Status.Errors, b.Status.Warnings, validationErrors(b.Status.ValidationErrors)))
 	}
-	if hs := b.Status.HookStatus; hs != nil && hs.HooksFailed > 0 {
-		problems = append(problems, fmt.Sprintf("%d of %d hooks failed", hs.HooksFailed, hs.HooksAttempted))
-	}
+	problems = append(problems, hookProblems(b, plans)...)
 	pvbs, err := velero.List[velerov1.PodVolumeBackup](ctx, r.Velero, velerov1.BackupNameLabel+"="+b.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list the backup's PodVolumeBackups: %w", err)
@@ -236,29 +268,74 @@ func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*s
 		}
 		reports = append(reports, report)
 	}
+	if len(problems) == 0 {
+		problems = r.proveDumps(ctx, b, plans, reports)
+	}
 	if len(problems) > 0 {
 		return reports, &FailedError{Object: "backup " + b.Name, Problems: problems, Reasons: r.backupReasons(ctx, b)}
-	}
-	for i, p := range plans {
-		if cmd := p.ChecksumCommand(); cmd != nil && len(p.Pods) > 0 {
-			out, err := r.exec(ctx, b.Spec.IncludedNamespaces[0], p.Pods[0], p.Container, cmd)
-			if err != nil {
-				return reports, fmt.Errorf("component %s: read the dump's checksum: %w", p.Component, err)
-			}
-			reports[i].DumpFiles, reports[i].Checksums = parseChecksums(out)
-		}
 	}
 	return reports, nil
 }
 
-func parseChecksums(out string) (files, sums []string) {
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		sum, file, ok := strings.Cut(strings.TrimSpace(line), "  ")
-		if ok {
-			files, sums = append(files, strings.TrimPrefix(file, "*")), append(sums, sum)
+// hookProblems compares Velero's count of the backup's hooks with the plans': one hook per pod
+// of each component that runs one. Fewer means a pod's hook never ran (it was not Running, or
+// it left the namespace); more means hooks this provider did not plan ran too.
+func hookProblems(b *velerov1.Backup, plans []*strategy.Plan) []string {
+	expected := 0
+	for _, p := range plans {
+		if p.HasBackupHook() {
+			expected += len(p.Pods)
 		}
 	}
-	return files, sums
+	var attempted, failed int
+	if hs := b.Status.HookStatus; hs != nil {
+		attempted, failed = hs.HooksAttempted, hs.HooksFailed
+	}
+	var problems []string
+	if failed > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d hooks failed", failed, attempted))
+	}
+	if attempted != expected {
+		problems = append(problems, fmt.Sprintf("Velero attempted %d hooks, the plan has %d (one per pod of each component that runs a hook)", attempted, expected))
+	}
+	return problems
+}
+
+// proveDumps checks that every pod of every database component reported, in this backup's log,
+// a complete dump made for this backup, and records what the first pod's dump holds.
+func (r Runner) proveDumps(ctx context.Context, b *velerov1.Backup, plans []*strategy.Plan, reports []ComponentReport) []string {
+	var problems []string
+	var logged map[string]map[string][]strategy.DumpReport
+	for i, p := range plans {
+		if !p.Kind.IsDatabase() {
+			continue
+		}
+		if logged == nil {
+			var err error
+			if logged, err = r.dumpReports(ctx, b); err != nil {
+				return []string{fmt.Sprintf("the backup's log cannot be read, so its dumps cannot be proven: %v", err)}
+			}
+		}
+		for j, pod := range p.Pods {
+			dump := logged[p.Component][pod]
+			if _, err := p.RecordedMarker(dump); err != nil {
+				problems = append(problems, fmt.Sprintf("component %s: pod %s reported no complete dump for this backup in its log (%v): "+
+					"the dump hook did not run or did not finish, so the volume holds no dump of this backup", p.Component, pod, err))
+				continue
+			}
+			if j == 0 {
+				sums := map[string]string{}
+				for _, d := range dump {
+					sums[d.File] = d.SHA256
+				}
+				for _, file := range p.DumpFileNames() {
+					reports[i].DumpFiles = append(reports[i].DumpFiles, file)
+					reports[i].Checksums = append(reports[i].Checksums, sums[file])
+				}
+			}
+		}
+	}
+	return problems
 }
 
 func mergeList(current string, add []string) string {
@@ -283,8 +360,12 @@ var deletePollInterval = time.Second
 // deleting the Backup object alone lets backup sync bring it back) and waits until the Backup
 // is gone. Velero refuses it for a ReadOnly or Unavailable location; its reason is returned.
 func (r Runner) DeleteBackup(ctx context.Context, name string) error {
-	if _, err := velero.Get[velerov1.Backup](ctx, r.Velero, name); apierrors.IsNotFound(err) {
+	_, err := velero.Get[velerov1.Backup](ctx, r.Velero, name)
+	switch {
+	case apierrors.IsNotFound(err):
 		return nil
+	case err != nil:
+		return fmt.Errorf("read backup %s: %w", name, err)
 	}
 	request := &velerov1.DeleteBackupRequest{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: name + "-", Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy, velerov1.BackupNameLabel: name}},
@@ -294,14 +375,33 @@ func (r Runner) DeleteBackup(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	// A failed read is tried again (the API server may be restarting); one that keeps failing
+	// (Forbidden) ends the wait with its error, not with a timeout that blames Velero.
+	const readAttempts = 3
+	failedReads := 0
 	for {
 		_, err := velero.Get[velerov1.Backup](ctx, r.Velero, name)
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		dbr, dbrErr := velero.Get[velerov1.DeleteBackupRequest](ctx, r.Velero, created.Name)
-		if dbrErr == nil && dbr.Status.Phase == velerov1.DeleteBackupRequestPhaseProcessed && len(dbr.Status.Errors) > 0 {
-			return fmt.Errorf("the Velero server could not delete backup %s: %s", name, strings.Join(dbr.Status.Errors, "; "))
+		if err != nil {
+			err = fmt.Errorf("read backup %s while Velero deletes it: %w", name, err)
+		} else {
+			dbr, dbrErr := velero.Get[velerov1.DeleteBackupRequest](ctx, r.Velero, created.Name)
+			switch {
+			case dbrErr == nil && dbr.Status.Phase == velerov1.DeleteBackupRequestPhaseProcessed && len(dbr.Status.Errors) > 0:
+				return fmt.Errorf("the Velero server could not delete backup %s: %s", name, strings.Join(dbr.Status.Errors, "; "))
+			case dbrErr != nil && !apierrors.IsNotFound(dbrErr): // a request Velero removed leaves the Backup's read to decide
+				err = fmt.Errorf("read DeleteBackupRequest %s: %w", created.Name, dbrErr)
+			}
+		}
+		switch {
+		case err == nil:
+			failedReads = 0
+		case ctx.Err() == nil: // a read cut short by the deadline is the timeout below
+			if failedReads++; failedReads == readAttempts {
+				return err
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -54,13 +54,6 @@ func TestMergeListKeepsOtherVolumes(t *testing.T) {
 	}
 }
 
-func TestParseChecksums(t *testing.T) {
-	files, sums := parseChecksums("aaa  postgres.dump\nbbb  postgres-globals.sql\n")
-	if strings.Join(files, ",") != "postgres.dump,postgres-globals.sql" || strings.Join(sums, ",") != "aaa,bbb" {
-		t.Errorf("parseChecksums = %v %v", files, sums)
-	}
-}
-
 // The record kept on a Backup must not carry environment values: a driver may set a password
 // as a plain value.
 func TestPodSkeletonDropsEnvironmentValues(t *testing.T) {

@@ -6,7 +6,6 @@ package backups
 
 import (
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -18,10 +17,9 @@ const RecordAnnotation = "styrmin.io/components"
 
 // Runner runs backups and restores in one cluster.
 type Runner struct {
-	Kube       kubernetes.Interface
-	RESTConfig *rest.Config
-	Velero     *velero.Client
-	Locations  velero.Locations
+	Kube      kubernetes.Interface
+	Velero    *velero.Client
+	Locations velero.Locations
 }
 
 // PhaseOrNew names a phase Velero has not set yet "New", as Velero's own CLI does.

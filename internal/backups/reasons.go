@@ -8,6 +8,7 @@ import (
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 
+	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
 
@@ -133,4 +134,37 @@ func logfmt(line string) map[string]string {
 		i += end
 	}
 	return fields
+}
+
+// dumpReports reads what the dumps of backup b reported on stdout, which Velero wrote into b's
+// log in the bucket, by component and pod. Only reports naming b count: the log is b's, and a
+// report naming another backup proves nothing about b.
+func (r Runner) dumpReports(ctx context.Context, b *velerov1.Backup) (map[string]map[string][]strategy.DumpReport, error) {
+	store, err := r.Locations.OpenStore(ctx, b.Spec.StorageLocation)
+	if err != nil {
+		return nil, err
+	}
+	lines, err := store.LogLines(ctx, velero.BackupLogKey(b.Name), func(line string) bool {
+		return strings.Contains(line, strategy.ReportPrefix)
+	}, maxLogLines)
+	if err != nil {
+		return nil, err
+	}
+	reports := map[string]map[string][]strategy.DumpReport{}
+	for _, line := range lines {
+		stdout, ok := strings.CutPrefix(logfmt(line)["msg"], "stdout: ")
+		if !ok {
+			continue
+		}
+		for _, report := range strategy.ParseDumpReports(stdout) {
+			if report.Backup != b.Name {
+				continue
+			}
+			if reports[report.Component] == nil {
+				reports[report.Component] = map[string][]strategy.DumpReport{}
+			}
+			reports[report.Component][report.Pod] = append(reports[report.Component][report.Pod], report)
+		}
+	}
+	return reports, nil
 }

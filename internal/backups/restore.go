@@ -3,11 +3,13 @@ package backups
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -41,6 +43,9 @@ type RestorePlan struct {
 	Backup          *velerov1.Backup
 	SourceNamespace string
 	Plans           []*strategy.Plan
+	// Recorded are, per database component, the markers of the dumps the backup's log recorded,
+	// by pod: a restore hook replays a dump only if it is exactly that one.
+	Recorded map[string]map[string]string
 }
 
 // PlanRestore is the preflight of a restore: the backup exists (waiting, bounded, for backup
@@ -49,6 +54,9 @@ type RestorePlan struct {
 // in pods it creates itself, so a restore over running pods would leave their old data in
 // place and still report success.
 func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePlan, error) {
+	if err := r.checkServer(ctx); err != nil {
+		return nil, &RefusalError{Problems: []error{err}}
+	}
 	backup, err := r.waitForBackup(ctx, req.Backup, req.BackupSyncWait)
 	if err != nil {
 		return nil, err
@@ -81,10 +89,43 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 				"(the clone path), or remove the component's workload from %q first", req.TargetNamespace, n, p.Component, running.Items[0].Name, req.TargetNamespace))
 		}
 	}
+	recorded, err := r.recordedDumps(ctx, backup, plans)
+	if err != nil {
+		problems = append(problems, err)
+	}
 	if len(problems) > 0 {
 		return nil, &RefusalError{Problems: problems}
 	}
-	return &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans}, nil
+	return &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans, Recorded: recorded}, nil
+}
+
+// recordedDumps reads, from the backup's log, the marker of the dump each pod of each database
+// component made for this backup. A backup whose log does not hold them all was not proven (or was
+// made by an older version of this provider): restoring it could replay a stale dump.
+func (r Runner) recordedDumps(ctx context.Context, backup *velerov1.Backup, plans []*strategy.Plan) (map[string]map[string]string, error) {
+	recorded := map[string]map[string]string{}
+	var logged map[string]map[string][]strategy.DumpReport
+	for _, p := range plans {
+		if !p.Kind.IsDatabase() {
+			continue
+		}
+		if logged == nil {
+			var err error
+			if logged, err = r.dumpReports(ctx, backup); err != nil {
+				return nil, argumentError(ArgumentBackup, "the log of backup %q cannot be read, so the dumps it holds cannot be checked before they are replayed: %v", backup.Name, err)
+			}
+		}
+		recorded[p.Component] = map[string]string{}
+		for _, pod := range p.Pods {
+			marker, err := p.RecordedMarker(logged[p.Component][pod])
+			if err != nil {
+				return nil, &ArgumentError{Argument: ArgumentBackup, Err: fmt.Errorf("backup %q recorded no complete dump of component %q in pod %s in its log (%v): "+
+					"it was not verified, or was made by an older version of this provider; restore a backup that styrmin_backup verified", backup.Name, p.Component, pod, err)}
+			}
+			recorded[p.Component][pod] = marker
+		}
+	}
+	return recorded, nil
 }
 
 // ResumeRestore is the plan of a restore made by an earlier apply, whose wait was interrupted:
@@ -114,7 +155,7 @@ var backupSyncPollInterval = 2 * time.Second
 func (r Runner) waitForBackup(ctx context.Context, name string, syncWait time.Duration) (*velerov1.Backup, error) {
 	var backup *velerov1.Backup
 	var lastErr error
-	err := wait.PollUntilContextTimeout(ctx, backupSyncPollInterval, syncWait, true, func(ctx context.Context) (bool, error) {
+	look := func(ctx context.Context) (bool, error) {
 		b, err := velero.Get[velerov1.Backup](ctx, r.Velero, name)
 		if apierrors.IsNotFound(err) {
 			lastErr = err
@@ -125,7 +166,14 @@ func (r Runner) waitForBackup(ctx context.Context, name string, syncWait time.Du
 		}
 		backup = b
 		return true, nil
-	})
+	}
+	var err error
+	if syncWait > 0 {
+		err = wait.PollUntilContextTimeout(ctx, backupSyncPollInterval, syncWait, true, look)
+	} else {
+		// No wait: look once. A poll with timeout 0 would hand even its first read an expired context.
+		_, err = look(ctx)
+	}
 	if backup != nil {
 		return backup, nil
 	}
@@ -136,19 +184,10 @@ func (r Runner) waitForBackup(ctx context.Context, name string, syncWait time.Du
 	return nil, argumentError(ArgumentBackup, "read backup %q: %w", name, err)
 }
 
-// StartRestore creates the Restore; an existing one of the same name made by this provider
-// from the same backup (an interrupted earlier apply) is adopted.
+// StartRestore creates the Restore; an existing one of the same name that is exactly the one
+// this request makes (made by this provider, same backup, namespaces and hooks: an interrupted
+// earlier apply) is adopted, any other refused.
 func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *RestorePlan) (*velerov1.Restore, error) {
-	existing, err := velero.Get[velerov1.Restore](ctx, r.Velero, req.Name)
-	switch {
-	case err == nil:
-		if existing.Labels[velero.ManagedByLabel] == velero.ManagedBy && existing.Spec.BackupName == req.Backup {
-			return existing, nil
-		}
-		return nil, argumentError(ArgumentName, "a Velero restore named %q already exists and was not made by this provider from backup %q: choose another name", req.Name, req.Backup)
-	case !apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("read restore %s: %w", req.Name, err)
-	}
 	restore := &velerov1.Restore{
 		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy}},
 		Spec: velerov1.RestoreSpec{
@@ -167,11 +206,24 @@ func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *Rest
 		restore.Spec.ExistingResourcePolicy = velerov1.PolicyType(req.ExistingResourcePolicy)
 	}
 	for _, p := range plan.Plans {
-		if hooks := p.RestoreHooks(req.TargetNamespace); hooks != nil {
+		if hooks := p.RestoreHooks(req.TargetNamespace, req.Backup, plan.Recorded[p.Component]); hooks != nil {
 			restore.Spec.Hooks.Resources = append(restore.Spec.Hooks.Resources, *hooks)
 		}
 	}
+	existing, err := existingObject(ctx, r.Velero, "restore", req.Name, "another backup, namespace or components",
+		func(rs *velerov1.Restore) bool { return sameRestore(rs.Spec, restore.Spec) })
+	if existing != nil || err != nil {
+		return existing, err
+	}
 	return velero.Create(ctx, r.Velero, restore)
+}
+
+// sameRestore reports whether an existing Restore's spec is the one a request makes.
+func sameRestore(existing, wanted velerov1.RestoreSpec) bool {
+	return existing.BackupName == wanted.BackupName &&
+		slices.Equal(existing.IncludedNamespaces, wanted.IncludedNamespaces) &&
+		maps.Equal(existing.NamespaceMapping, wanted.NamespaceMapping) &&
+		equality.Semantic.DeepEqual(existing.Hooks, wanted.Hooks)
 }
 
 // WaitRestore watches the Restore until it reaches a terminal phase.

@@ -17,10 +17,13 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/apis/velero/shared"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -324,12 +327,16 @@ func TestStartBackup(t *testing.T) {
 		}
 	})
 
-	t.Run("adopts a Backup of the same name this provider made for the namespace", func(t *testing.T) {
+	// What an interrupted earlier apply of this request left: the same Backup, in progress.
+	madeByThisRequest := func() *velerov1.Backup {
+		b := testBackup(velerov1.BackupPhaseInProgress)
+		b.Labels = map[string]string{velero.ManagedByLabel: velero.ManagedBy}
+		b.Spec.TTL = metav1.Duration{Duration: time.Hour}
+		return b
+	}
+	t.Run("adopts the Backup an interrupted apply of the same request made", func(t *testing.T) {
 		env := newTestEnv(t, testPod("web-0"))
-		existing := testBackup(velerov1.BackupPhaseInProgress)
-		existing.Labels = map[string]string{velero.ManagedByLabel: velero.ManagedBy}
-		existing.Spec.IncludedNamespaces = []string{"app"}
-		env.create(t, existing)
+		env.create(t, madeByThisRequest())
 		got, err := env.runner.StartBackup(ctx, request, []*strategy.Plan{testDiskPlan()}, nil)
 		if err != nil || got.Status.Phase != velerov1.BackupPhaseInProgress {
 			t.Errorf("StartBackup = %+v, %v; want the existing backup", got, err)
@@ -339,14 +346,26 @@ func TestStartBackup(t *testing.T) {
 		}
 	})
 
-	t.Run("refuses a Backup of the same name made by someone else", func(t *testing.T) {
-		env := newTestEnv(t, testPod("web-0"))
-		existing := testBackup(velerov1.BackupPhaseCompleted)
-		existing.Spec.IncludedNamespaces = []string{"app"}
-		env.create(t, existing)
-		_, err := env.runner.StartBackup(ctx, request, []*strategy.Plan{testDiskPlan()}, nil)
-		assertErrorContains(t, err, `a Velero backup named "b1" already exists and was not made by this provider for namespace app: choose another name`)
-	})
+	for name, change := range map[string]func(*velerov1.Backup){
+		"made by someone else": func(b *velerov1.Backup) { b.Labels = nil },
+		"of another namespace": func(b *velerov1.Backup) { b.Spec.IncludedNamespaces = []string{"shop"} },
+		"to another location":  func(b *velerov1.Backup) { b.Spec.StorageLocation = "copy" },
+		"with another ttl":     func(b *velerov1.Backup) { b.Spec.TTL = metav1.Duration{Duration: 2 * time.Hour} },
+		"with other hooks": func(b *velerov1.Backup) {
+			b.Spec.Hooks.Resources = []velerov1.BackupResourceHookSpec{{Name: "styrmin-db"}}
+		},
+		"of two namespaces too": func(b *velerov1.Backup) { b.Spec.IncludedNamespaces = []string{"app", "shop"} },
+	} {
+		t.Run("refuses a Backup of the same name "+name, func(t *testing.T) {
+			env := newTestEnv(t, testPod("web-0"))
+			existing := madeByThisRequest()
+			change(existing)
+			env.create(t, existing)
+			_, err := env.runner.StartBackup(ctx, request, []*strategy.Plan{testDiskPlan()}, nil)
+			assertErrorContains(t, err, `a Velero backup named "b1" already exists and is not the backup this resource makes`, "choose another name")
+			assertArgument(t, err, ArgumentName)
+		})
+	}
 }
 
 func TestWaitBackup(t *testing.T) {
@@ -409,6 +428,62 @@ func TestDeleteBackup(t *testing.T) {
 		assertErrorContains(t, err, "the Velero server could not delete backup b1: backup storage location primary is ReadOnly; cannot delete")
 	})
 
+	t.Run("a first read the API server refuses fails before any request is made", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
+		env.dyn.PrependReactor("get", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, forbidden("backups")
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		err := env.runner.DeleteBackup(ctx, "b1")
+		assertErrorContains(t, err, "read backup b1:", "RBAC says no")
+		if n := countActions(env.dyn, "create", "deletebackuprequests"); n != 0 {
+			t.Errorf("%d DeleteBackupRequests created", n)
+		}
+	})
+
+	for _, resource := range []string{"backups", "deletebackuprequests"} {
+		t.Run("a read of "+resource+" that keeps failing while Velero deletes ends the wait with its error", func(t *testing.T) {
+			env := newTestEnv(t)
+			env.create(t, testBackup(velerov1.BackupPhaseCompleted))
+			requested := false
+			env.dyn.PrependReactor("create", "deletebackuprequests", func(k8stesting.Action) (bool, runtime.Object, error) {
+				requested = true
+				return false, nil, nil
+			})
+			env.dyn.PrependReactor("get", resource, func(k8stesting.Action) (bool, runtime.Object, error) {
+				if requested {
+					return true, nil, forbidden(resource)
+				}
+				return false, nil, nil
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			err := env.runner.DeleteBackup(ctx, "b1")
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("DeleteBackup = %v, want the read's error before the deadline", err)
+			}
+			assertErrorContains(t, err, "RBAC says no")
+		})
+	}
+
+	t.Run("a read that fails once is tried again", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
+		env.veleroDeletesBackupAfter(t, "b1", 3)
+		reads := 0
+		env.dyn.PrependReactor("get", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			if reads++; reads == 2 { // the first read after the request
+				return true, nil, apierrors.NewServiceUnavailable("the API server is restarting")
+			}
+			return false, nil, nil
+		})
+		if err := env.runner.DeleteBackup(context.Background(), "b1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("a Backup still there at the deadline is a timeout error", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
@@ -422,7 +497,65 @@ func TestDeleteBackup(t *testing.T) {
 	})
 }
 
+// A sync wait of 0 (backup_sync_timeout = "0s") looks once and does not wait.
+func TestWaitForBackupWithoutSyncWait(t *testing.T) {
+	fastSyncPolls(t)
+	newRunner := func(t *testing.T) (*testEnv, Runner) {
+		env := newTestEnv(t)
+		runner := env.runner
+		runner.Velero = velero.NewClient(contextHonouringDynamic{env.dyn}, "velero")
+		return env, runner
+	}
+
+	t.Run("a backup that exists is found", func(t *testing.T) {
+		env, runner := newRunner(t)
+		env.create(t, recordedBackup())
+		got, err := runner.waitForBackup(context.Background(), "b1", 0)
+		if err != nil || got.Name != "b1" {
+			t.Fatalf("waitForBackup = %v, %v; want the backup", got, err)
+		}
+	})
+
+	t.Run("a backup that does not exist is reported after one read", func(t *testing.T) {
+		env, runner := newRunner(t)
+		_, err := runner.waitForBackup(context.Background(), "b1", 0)
+		assertErrorContains(t, err, `no backup "b1" in namespace velero after waiting 0s for Velero's backup sync`)
+		if n := countActions(env.dyn, "get", "backups"); n != 1 {
+			t.Errorf("%d reads, want 1", n)
+		}
+	})
+}
+
 // --- helpers ---
+
+// contextHonouringDynamic is a dynamic client whose reads fail on an ended context, as a real
+// client's do: the fake one ignores the context.
+type contextHonouringDynamic struct{ dynamic.Interface }
+
+func (d contextHonouringDynamic) Resource(gvr schema.GroupVersionResource) dynamic.NamespaceableResourceInterface {
+	return contextHonouringResource{d.Interface.Resource(gvr)}
+}
+
+type contextHonouringResource struct {
+	dynamic.NamespaceableResourceInterface
+}
+
+func (r contextHonouringResource) Namespace(namespace string) dynamic.ResourceInterface {
+	return contextHonouringReads{r.NamespaceableResourceInterface.Namespace(namespace)}
+}
+
+type contextHonouringReads struct{ dynamic.ResourceInterface }
+
+func (r contextHonouringReads) Get(ctx context.Context, name string, opts metav1.GetOptions, subresources ...string) (*unstructured.Unstructured, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return r.ResourceInterface.Get(ctx, name, opts, subresources...)
+}
+
+func forbidden(resource string) error {
+	return apierrors.NewForbidden(schema.GroupResource{Group: "velero.io", Resource: resource}, "b1", errors.New("RBAC says no"))
+}
 
 // testEnv is a Runner over fake clusters (a typed one for pods and Secrets, a dynamic one for
 // Velero's objects) and a fake bucket behind an Available location "primary".
@@ -431,6 +564,16 @@ type testEnv struct {
 	kube   *kubefake.Clientset
 	dyn    *dynamicfake.FakeDynamicClient
 	bucket *testBucket
+	// serverDown makes the Velero server answer no ServerStatusRequest.
+	serverDown bool
+}
+
+// nodeAgentPod is Velero's node-agent, Running on the node the test pods are on.
+func nodeAgentPod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "node-agent-x", Namespace: "velero", Labels: map[string]string{"role": "node-agent"}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
 }
 
 func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
@@ -439,9 +582,10 @@ func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
 	if err := velerov1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	objects := make([]runtime.Object, len(pods))
-	for i, p := range pods {
-		objects[i] = p
+	// A node-agent runs on the node the test pods are on (they name none).
+	objects := []runtime.Object{nodeAgentPod()}
+	for _, p := range pods {
+		objects = append(objects, p)
 	}
 	env := &testEnv{kube: kubefake.NewClientset(objects...), dyn: dynamicfake.NewSimpleDynamicClient(scheme), bucket: newTestBucket(t)}
 	client := velero.NewClient(env.dyn, "velero")
@@ -451,6 +595,13 @@ func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
 		obj, err := meta.Accessor(createdObject(action))
 		if err == nil && obj.GetName() == "" && obj.GetGenerateName() != "" {
 			obj.SetName(obj.GetGenerateName() + "x7k2p")
+		}
+		return false, nil, nil
+	})
+	// A running Velero server answers every ServerStatusRequest at once.
+	env.dyn.PrependReactor("create", "serverstatusrequests", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if u, ok := createdObject(action).(*unstructured.Unstructured); ok && !env.serverDown {
+			u.Object["status"] = map[string]any{"phase": string(velerov1.ServerStatusRequestPhaseProcessed)}
 		}
 		return false, nil, nil
 	})

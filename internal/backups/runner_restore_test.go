@@ -215,28 +215,42 @@ func TestStartRestore(t *testing.T) {
 		}
 	})
 
-	t.Run("adopts a Restore of the same name this provider made from the backup", func(t *testing.T) {
-		env := newTestEnv(t)
-		env.create(t, &velerov1.Restore{
+	// What an interrupted earlier apply of this request left: the same Restore, in progress.
+	madeByThisRequest := func() *velerov1.Restore {
+		return &velerov1.Restore{
 			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy}},
-			Spec:       velerov1.RestoreSpec{BackupName: "b1"},
-			Status:     velerov1.RestoreStatus{Phase: velerov1.RestorePhaseInProgress},
-		})
+			Spec: velerov1.RestoreSpec{BackupName: "b1", IncludedNamespaces: []string{"app"},
+				NamespaceMapping: map[string]string{"app": "app-clone"}},
+			Status: velerov1.RestoreStatus{Phase: velerov1.RestorePhaseInProgress},
+		}
+	}
+	t.Run("adopts the Restore an interrupted apply of the same request made", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, madeByThisRequest())
 		got, err := env.runner.StartRestore(ctx, request, plan)
 		if err != nil || got.Status.Phase != velerov1.RestorePhaseInProgress {
 			t.Errorf("StartRestore = %+v, %v; want the existing restore", got, err)
 		}
 	})
 
-	t.Run("refuses a Restore of the same name from another backup", func(t *testing.T) {
-		env := newTestEnv(t)
-		env.create(t, &velerov1.Restore{
-			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy}},
-			Spec:       velerov1.RestoreSpec{BackupName: "b0"},
+	for name, change := range map[string]func(*velerov1.Restore){
+		"made by someone else":       func(r *velerov1.Restore) { r.Labels = nil },
+		"from another backup":        func(r *velerov1.Restore) { r.Spec.BackupName = "b0" },
+		"into another namespace":     func(r *velerov1.Restore) { r.Spec.NamespaceMapping = map[string]string{"app": "app-copy"} },
+		"of another namespace":       func(r *velerov1.Restore) { r.Spec.IncludedNamespaces = []string{"shop"} },
+		"with other hooks":           func(r *velerov1.Restore) { r.Spec.Hooks.Resources = []velerov1.RestoreResourceHookSpec{{Name: "x"}} },
+		"in place, not into a clone": func(r *velerov1.Restore) { r.Spec.NamespaceMapping = nil },
+	} {
+		t.Run("refuses a Restore of the same name "+name, func(t *testing.T) {
+			env := newTestEnv(t)
+			existing := madeByThisRequest()
+			change(existing)
+			env.create(t, existing)
+			_, err := env.runner.StartRestore(ctx, request, plan)
+			assertErrorContains(t, err, `a Velero restore named "r1" already exists and is not the restore this resource makes`, "choose another name")
+			assertArgument(t, err, ArgumentName)
 		})
-		_, err := env.runner.StartRestore(ctx, request, plan)
-		assertErrorContains(t, err, `a Velero restore named "r1" already exists and was not made by this provider from backup "b1": choose another name`)
-	})
+	}
 }
 
 func TestVerifyRestore(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -192,6 +193,12 @@ func (p *parser) component(e entry) (Component, bool) {
 	name := e.key
 	if strings.TrimSpace(name) == "" {
 		p.add("", "spec.components", e.keyAt, "spec.components has a component with a blank name: give it a name")
+		return Component{}, false
+	}
+	// The name goes into Velero hook names and into the report lines a dump prints, which are
+	// split on spaces and '='.
+	if strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == '=' || isControl(r) }) {
+		p.add("", "spec.components", e.keyAt, "spec.components has the component name %q, which holds a space, '=' or a control character: name components with letters, digits, '-', '_' or '.'", name)
 		return Component{}, false
 	}
 	component := Component{Name: name}

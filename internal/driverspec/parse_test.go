@@ -320,6 +320,13 @@ var errorCases = map[string]struct {
 `,
 		want: []wantProblem{{"db", "backup.kind", 10, `backup.kind "postgresql" is not a known kind: use one of disk, postgres, mariadb, mongodb, neo4j, action (did you mean "postgres"?)`}},
 	},
+	"a component name with a space": {
+		yaml: header + `    orders db:
+      identifier: {label: {app: db}}
+      backup: {kind: postgres, volume: dump}
+`,
+		want: []wantProblem{{"", "spec.components", 8, `the component name "orders db", which holds a space, '=' or a control character`}},
+	},
 	"mysql points at mariadb": {
 		yaml: header + `    db:
       identifier: {label: {app: db}}

@@ -113,43 +113,8 @@ func TestAccBackup_interruptedApplyResumes(t *testing.T) {
 			if tc.queued {
 				occupyVelero(t, stack, 40*time.Second)
 			}
-			dir := t.TempDir()
 			// The action's export waits 20 s, so the backup is still running when the apply is interrupted.
-			config := requiredProviders + inlineBackupConfig(app.namespace, `    notes = {
-      selector = { `+sampleSelector+` = "notes" }
-      backup = {
-        kind           = "action"
-        container      = "notes"
-        volumes        = ["notes-export"]
-        backup_command = ["/bin/sh", "-c", "sleep 20; tar -C /data -cf /export/notes.tar ."]
-      }
-    }`)
-			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			terraform := terraformIn(t, dir)
-			first := terraform("apply", "-auto-approve", "-input=false")
-			var out strings.Builder
-			first.Stdout, first.Stderr = &out, &out
-			if err := first.Start(); err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(2 * time.Minute)
-			for countBackups(t, stack, app.namespace) == 0 {
-				if time.Now().After(deadline) {
-					_ = first.Process.Kill()
-					t.Fatalf("no Velero backup appeared; terraform said:\n%s", out.String())
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			time.Sleep(time.Second)
-			if err := first.Process.Signal(syscall.SIGINT); err != nil {
-				t.Fatal(err)
-			}
-			_ = first.Wait()
-			if !strings.Contains(out.String(), "Stopped waiting for the backup") {
-				t.Fatalf("the interrupted apply did not stop waiting as expected:\n%s", out.String())
-			}
+			terraform := interruptedBackup(t, stack, app.namespace, "sleep 20; tar -C /data -cf /export/notes.tar .")
 			interrupted := stateOf(t, terraform)
 			if tc.queued && !regexp.MustCompile(`started_at\s+= ""`).Match(interrupted) {
 				t.Fatalf("the case needs a backup that Velero had not started when the apply was interrupted; state:\n%s", interrupted)
@@ -167,6 +132,50 @@ func TestAccBackup_interruptedApplyResumes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// interruptedBackup applies a styrmin_backup of namespace whose one component is the sample
+// app's notes action with backupCommand, interrupts the apply (SIGINT) once the Velero backup
+// exists, and returns the terraform of that configuration for what the test does next.
+func interruptedBackup(t *testing.T, stack *sandboxtest.Stack, namespace, backupCommand string) func(args ...string) *exec.Cmd {
+	t.Helper()
+	dir := t.TempDir()
+	config := requiredProviders + inlineBackupConfig(namespace, fmt.Sprintf(`    notes = {
+      selector = { `+sampleSelector+` = "notes" }
+      backup = {
+        kind           = "action"
+        container      = "notes"
+        volumes        = ["notes-export"]
+        backup_command = ["/bin/sh", "-c", %q]
+      }
+    }`, backupCommand))
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	terraform := terraformIn(t, dir)
+	first := terraform("apply", "-auto-approve", "-input=false")
+	var out strings.Builder
+	first.Stdout, first.Stderr = &out, &out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for countBackups(t, stack, namespace) == 0 {
+		if time.Now().After(deadline) {
+			_ = first.Process.Kill()
+			t.Fatalf("no Velero backup appeared; terraform said:\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if err := first.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	if !strings.Contains(out.String(), "Stopped waiting for the backup") {
+		t.Fatalf("the interrupted apply did not stop waiting as expected:\n%s", out.String())
+	}
+	return terraform
 }
 
 // terraformIn returns a function that makes terraform commands in dir, and destroys what they

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -25,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/objectstore"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
@@ -126,9 +128,11 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"endpoint": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "URL of an S3-compatible store (Velero's `s3Url`), e.g. `https://fra1.digitaloceanspaces.com`. " +
-					"No path. Must be reachable from Terraform, the Velero server and its node-agent pods. Omit for AWS S3.",
+					"No path. Must be reachable from Terraform, the Velero server and its node-agent pods. Omit for AWS S3. " +
+					"Plain `http://` to a host that is neither loopback nor link-local is accepted with a warning: backups would cross the network unencrypted.",
 				Validators: []validator.String{
 					stringvalidator.RegexMatches(regexp.MustCompile(`^https?://[^/?#]+/?$`), "must be http:// or https:// followed by a host (and port), without a path"),
+					warnPlainHTTP(),
 				},
 			},
 			"force_path_style": schema.BoolAttribute{
@@ -147,20 +151,21 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			},
 			"access_key_id": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Access key ID for the bucket.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				MarkdownDescription: "Access key ID for the bucket. One line: it is written into an AWS credentials file.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1), singleLine()},
 			},
 			"secret_access_key": schema.StringAttribute{
 				Optional: true, Sensitive: true,
-				MarkdownDescription: "Secret access key. Kept in state (marked sensitive); prefer `secret_access_key_wo` on Terraform >= 1.11.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				MarkdownDescription: "Secret access key, one line. Kept in state (marked sensitive); prefer `secret_access_key_wo` on Terraform >= 1.11.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1), singleLine()},
 			},
 			"secret_access_key_wo": schema.StringAttribute{
 				Optional: true, Sensitive: true, WriteOnly: true,
-				MarkdownDescription: "Secret access key, write-only (Terraform >= 1.11): never stored in state or plan. " +
+				MarkdownDescription: "Secret access key, one line, write-only (Terraform >= 1.11): never stored in state or plan. " +
 					"Requires `secret_access_key_wo_version`; bump it to send a new value.",
 				Validators: []validator.String{
 					stringvalidator.LengthAtLeast(1),
+					singleLine(),
 					stringvalidator.AlsoRequires(path.MatchRoot("secret_access_key_wo_version")),
 				},
 			},
@@ -184,19 +189,23 @@ func (r *backupLocationResource) Schema(ctx context.Context, _ resource.SchemaRe
 			},
 			"backup_sync_period": schema.StringAttribute{
 				Optional: true, CustomType: timetypes.GoDurationType{},
-				MarkdownDescription: "How often Velero syncs backups from the bucket into the cluster, a Go duration such as `1m`; `0s` disables. Unset: the server's default (1m).",
+				MarkdownDescription: "How often Velero syncs backups from the bucket into the cluster, a Go duration such as `1m`; `0s` disables, " +
+					"a negative one is refused. Unset: the server's default (1m).",
+				Validators: []validator.String{positiveDurationOrZero("disable backup sync")},
 			},
 			"validation_frequency": schema.StringAttribute{
 				Optional: true, CustomType: timetypes.GoDurationType{},
-				MarkdownDescription: "How often Velero re-checks the bucket, a Go duration; `0s` disables. Unset: the server's default (1m).",
+				MarkdownDescription: "How often Velero re-checks the bucket, a Go duration; `0s` disables (Velero still validates a new or " +
+					"changed location once), a negative one is refused. Unset: the server's default (1m).",
+				Validators: []validator.String{positiveDurationOrZero("disable validation")},
 			},
 			"wait_for_available": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Wait until Velero has validated the location and fail with Velero's message when it is `Unavailable`. Default `true`.",
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true,
-				CreateDescription: "How long create may wait for Velero to validate the location, a Go duration. Default `5m`.",
-				UpdateDescription: "How long update may wait for Velero to validate the location, a Go duration. Default `5m`."}),
+			"timeouts": positiveTimeouts(timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true,
+				CreateDescription: "How long create may wait for Velero to validate the location, a Go duration above zero. Default `5m`.",
+				UpdateDescription: "How long update may wait for Velero to validate the location, a Go duration above zero. Default `5m`."})),
 			"credentials_secret_name": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "Name of the Secret (in Velero's namespace) holding the credentials.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -225,8 +234,14 @@ func (r *backupLocationResource) Configure(_ context.Context, req resource.Confi
 // ModifyPlan runs the bucket preflight at plan time when a location is created or its
 // connection changes, so a wrong bucket fails `terraform plan`, not half-way through apply.
 func (r *backupLocationResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil || req.Plan.Raw.Equal(req.State.Raw) {
-		return // destroy, no connection, or nothing changes (the common case of a refresh-only plan)
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	if !req.State.Raw.IsNull() {
+		planRevalidation(ctx, req, resp)
+	}
+	if r.data == nil || req.Plan.Raw.Equal(req.State.Raw) {
+		return // no connection, or nothing changes (the common case of a refresh-only plan)
 	}
 	var plan, config backupLocationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -250,6 +265,28 @@ func (r *backupLocationResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	r.preflight(ctx, plan, &resp.Diagnostics)
+}
+
+// planRevalidation turns a location Velero reports Unavailable (a rotated key, a deleted bucket)
+// into a planned update, with a warning that quotes Velero's reason: the drift job's plan then
+// fails (exit code 2) until the location works again, and the update makes Velero validate it
+// again at once.
+func planRevalidation(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	var name, phase, message types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("phase"), &phase)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("message"), &message)...)
+	if resp.Diagnostics.HasError() || phase.ValueString() != string(velerov1.BackupStorageLocationPhaseUnavailable) {
+		return
+	}
+	resp.Diagnostics.AddAttributeWarning(path.Root("phase"), "Backup storage location "+name.ValueString()+" is Unavailable",
+		"Velero reports: "+message.ValueString()+"\n\nBackups to it and restores from it fail until it is Available again "+
+			"(check its credentials, bucket and endpoint). This plan updates it, which makes Velero validate it again.")
+	for result, unknown := range map[string]attr.Value{
+		"phase": types.StringUnknown(), "message": types.StringUnknown(), "last_validation_time": timetypes.NewRFC3339Unknown(),
+	} {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(result), unknown)...)
+	}
 }
 
 func (r *backupLocationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -302,6 +339,11 @@ func (r *backupLocationResource) write(ctx context.Context, verb string, plan ba
 	r.data.redact(loc.SecretAccessKey)
 	started := time.Now()
 	if err := writeLocation(ctx, loc); err != nil {
+		var taken *velero.NameTakenError
+		if errors.As(err, &taken) {
+			diags.AddAttributeError(path.Root("name"), "Cannot "+verb+" the backup storage location", err.Error())
+			return
+		}
 		diags.AddError("Cannot "+verb+" the backup storage location", err.Error())
 		return
 	}

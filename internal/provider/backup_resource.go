@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"time"
 
@@ -89,14 +90,16 @@ func (r *backupResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"name": schema.StringAttribute{
 				Optional: true, Computed: true,
-				MarkdownDescription: "Name of the Velero backup. Default: `<namespace>-<UTC time of the apply>`. It is in state " +
+				MarkdownDescription: "Name of the Velero backup. Default: `<namespace>-<yyyymmdd-hhmmss>-<4 random characters>` (UTC time of the apply), unique for any number of backups of one namespace in one apply. It is in state " +
 					"before the provider starts waiting, so an interrupted apply is resumed by the next one, never repeated.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()},
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 63),
 					stringvalidator.RegexMatches(locationNamePattern, "must be lower-case letters, digits and '-', starting and ending with a letter or digit")},
 			},
 			"namespace": schema.StringAttribute{Required: true, PlanModifiers: requiresReplace,
-				MarkdownDescription: "Namespace of the deployment to back up: all its resources, and the volumes its components name."},
+				Validators: []validator.String{kubernetesNamespace()},
+				MarkdownDescription: "Namespace of the deployment to back up: all its resources, and the volumes its components name. " +
+					"A Kubernetes namespace name (lower-case letters, digits and `-`, at most 63 characters)."},
 			"backup_location": schema.StringAttribute{Required: true, PlanModifiers: requiresReplace,
 				MarkdownDescription: "Name of the backup storage location (e.g. `styrmin_backup_location.x.name`); must be `Available` and `ReadWrite`."},
 			"components": componentsAttribute("The deployment's components: `data.styrmin_driver_spec.x.components`, or the same shape written inline. " +
@@ -105,20 +108,23 @@ func (r *backupResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				// Replaces only when the duration changes: "2h" and Velero's "2h0m0s" are the same.
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(sameDurationKeeps,
 					"Changing the TTL replaces the backup.", "Changing the TTL replaces the backup.")},
-				MarkdownDescription: "How long Velero keeps the backup, a Go duration. Default `720h` (Velero's default)."},
+				Validators: []validator.String{positiveDuration()},
+				MarkdownDescription: "How long Velero keeps the backup, a Go duration above zero (Velero expires a backup with a negative TTL at once). " +
+					"Default `720h` (Velero's default)."},
 			"labels": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()},
-				MarkdownDescription: "Labels for the Velero backup."},
+				Validators:          []validator.Map{kubernetesLabels()},
+				MarkdownDescription: "Labels for the Velero backup: valid Kubernetes label keys (`[prefix/]name`) and values (at most 63 characters)."},
 			"wait_for_completion": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Wait for the backup and verify it. With `false` the apply returns once the backup is created (`verified` stays false). Default `true`."},
 			"deletion_policy": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("retain"),
 				Validators: []validator.String{stringvalidator.OneOf("retain", "delete")},
 				MarkdownDescription: "What destroy does: `retain` (default) forgets the backup and lets its TTL expire it; `delete` removes " +
 					"its data from the bucket through a Velero `DeleteBackupRequest` and waits until it is gone."},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true,
-				CreateDescription: "How long create may wait for the backup to finish, a Go duration. Default `30m`.",
-				UpdateDescription: "How long an apply that resumes an interrupted wait may wait. Default `30m`.",
-				DeleteDescription: "How long destroy with `deletion_policy = \"delete\"` may wait. Default `10m`."}),
+			"timeouts": positiveTimeouts(timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true,
+				CreateDescription: "How long create may wait for the backup to finish, a Go duration above zero. Default `30m`.",
+				UpdateDescription: "How long an apply that resumes an interrupted wait may wait, a Go duration above zero. Default `30m`.",
+				DeleteDescription: "How long destroy with `deletion_policy = \"delete\"` may wait, a Go duration above zero. Default `10m`."})),
 			"phase":        computedString("Velero's phase of the backup (`Completed` after a successful apply)."),
 			"verified":     schema.BoolAttribute{Computed: true, MarkdownDescription: "True once the provider has proven the backup: Completed, no failed hook, every expected volume captured with data."},
 			"started_at":   computedString("When Velero started the backup (RFC 3339)."),
@@ -163,13 +169,15 @@ func (r *backupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	})
 }
 
-// generatedBackupName is <namespace>-<yyyymmdd-hhmmss>, within Velero's 63 characters.
+// generatedBackupName is <namespace>-<yyyymmdd-hhmmss>-<4 random characters>, within Velero's 63
+// characters. The random part keeps names apart for any number of resources of one namespace in
+// one apply (production's location and a copy's, say), which a time alone does not.
 func generatedBackupName(namespace string, now time.Time) string {
-	suffix := "-" + now.UTC().Format("20060102-150405")
+	suffix := "-" + now.UTC().Format("20060102-150405") + "-" + rand.Text()[:4]
 	if room := 63 - len(suffix); len(namespace) > room {
 		namespace = strings.TrimRight(namespace[:room], "-")
 	}
-	return namespace + suffix
+	return namespace + strings.ToLower(suffix)
 }
 
 func (r *backupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

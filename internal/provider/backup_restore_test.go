@@ -285,7 +285,19 @@ func TestAccRestore_waitsForBackupSync(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
+			Config: restoreOnlyConfig(t, name, clone, `backup_sync_timeout = "3m"`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
+			},
+			Check: app.cloneMatches(clone, atBackup),
+		}},
+	})
+}
+
+// restoreOnlyConfig is a clone environment's configuration: only the restore of backup into
+// clone, by name; extra is spliced into the resource.
+func restoreOnlyConfig(t *testing.T, backup, clone, extra string) string {
+	return fmt.Sprintf(`
 provider "styrmin" {
   config_path = %q
 }
@@ -295,16 +307,10 @@ data "styrmin_driver_spec" "app" {
 }
 
 resource "styrmin_restore" "clone" {
-  backup_name         = %q
-  target_namespace    = %q
-  components          = data.styrmin_driver_spec.app.components
-  backup_sync_timeout = "3m"
+  backup_name      = %q
+  target_namespace = %q
+  components       = data.styrmin_driver_spec.app.components
+  %s
 }
-`, os.Getenv("KUBECONFIG"), driverSpecPath(t), name, clone),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
-			},
-			Check: app.cloneMatches(clone, atBackup),
-		}},
-	})
+`, os.Getenv("KUBECONFIG"), driverSpecPath(t), backup, clone, extra)
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,8 +121,12 @@ func TestStrategyComponents(t *testing.T) {
 
 func TestGeneratedBackupName(t *testing.T) {
 	now := time.Date(2026, 11, 26, 7, 8, 9, 0, time.UTC)
-	if got := generatedBackupName("shop", now); got != "shop-20261126-070809" {
-		t.Errorf("got %q", got)
+	first, second := generatedBackupName("shop", now), generatedBackupName("shop", now)
+	if !regexp.MustCompile(`^shop-20261126-070809-[a-z2-7]{4}$`).MatchString(first) {
+		t.Errorf("got %q, want shop-20261126-070809-xxxx", first)
+	}
+	if first == second {
+		t.Errorf("two names generated in the same second are both %q: resources of one namespace in one apply would collide", first)
 	}
 	long := strings.Repeat("a", 60) + "-b"
 	if got := generatedBackupName(long, now); len(got) > 63 || strings.Contains(got, "--") {

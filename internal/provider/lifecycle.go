@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
@@ -157,16 +158,23 @@ func finishOperation(ctx context.Context, op operation, m *operationModel, diags
 }
 
 // planResume makes the plan of a resource whose wait was interrupted an update that resumes it:
-// its results (the shared ones and those given) become unknown.
+// its results (the shared ones and those given) become unknown. One whose Velero object finished
+// without being proven (the resumed wait ended in a failure: an update cannot taint) is replaced
+// instead, so the next apply makes a new one rather than verifying the same failure again.
 func planResume(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, results map[string]attr.Value) {
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
 	}
 	var verified, wait types.Bool
+	var phase types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("verified"), &verified)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("phase"), &phase)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("wait_for_completion"), &wait)...)
 	if resp.Diagnostics.HasError() || verified.ValueBool() || !wait.ValueBool() {
 		return
+	}
+	if finished(phase.ValueString()) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("phase"))
 	}
 	// Every result Velero may still set: a backup interrupted while it waited in Velero's queue
 	// has no start time yet.
@@ -180,6 +188,11 @@ func planResume(ctx context.Context, req resource.ModifyPlanRequest, resp *resou
 	for name, v := range unknown {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
 	}
+}
+
+// finished reports a phase in which Velero is done with a backup or a restore.
+func finished(phase string) bool {
+	return backups.BackupFinished(velerov1.BackupPhase(phase)) || backups.RestoreFinished(velerov1.RestorePhase(phase))
 }
 
 // waitSucceeded turns the end of a wait into diagnostics. An interrupted wait (Ctrl-C) is a

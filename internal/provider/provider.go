@@ -3,10 +3,12 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -94,13 +96,17 @@ func (p *StyrminProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			"cluster_ca_certificate": str("KUBE_CLUSTER_CA_CERT_DATA", "PEM bundle of the cluster's CA.", false),
 			"proxy_url":              str("KUBE_PROXY_URL", "URL of a proxy to the API server.", false),
 			"velero_namespace": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "Namespace Velero runs in. Default `velero`. Environment: `STYRMIN_VELERO_NAMESPACE`.",
+				Optional: true,
+				MarkdownDescription: "Namespace Velero runs in: a Kubernetes namespace name (lower-case letters, digits and `-`, " +
+					"at most 63 characters). Default `velero`. Environment: `STYRMIN_VELERO_NAMESPACE`.",
+				Validators: []validator.String{kubernetesNamespace()},
 			},
 		},
 		Blocks: map[string]schema.Block{
 			"exec": schema.ListNestedBlock{
-				MarkdownDescription: "Credentials from an exec plugin (e.g. `aws eks get-token`), run for every connection.",
+				MarkdownDescription: "Credentials from an exec plugin (e.g. `aws eks get-token`), run for every connection. At most one block.",
+				// A second block would otherwise be ignored without a word.
+				Validators: []validator.List{listvalidator.SizeAtMost(1)},
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"api_version": schema.StringAttribute{Required: true, MarkdownDescription: "e.g. `client.authentication.k8s.io/v1`."},
 					"command":     schema.StringAttribute{Required: true, MarkdownDescription: "The plugin command."},

@@ -77,7 +77,7 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The Velero restore's name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"name": schema.StringAttribute{Optional: true, Computed: true,
-				MarkdownDescription: "Name of the Velero restore. Default: `<target namespace>-restore-<UTC time of the apply>`.",
+				MarkdownDescription: "Name of the Velero restore. Default: `<target namespace>-restore-<yyyymmdd-hhmmss>-<4 random characters>` (UTC time of the apply).",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace(), stringplanmodifier.UseStateForUnknown()},
 				Validators: []validator.String{stringvalidator.LengthBetween(1, 63),
 					stringvalidator.RegexMatches(locationNamePattern, "must be lower-case letters, digits and '-', starting and ending with a letter or digit")}},
@@ -85,9 +85,12 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "The Velero backup to restore (`styrmin_backup.x.name`). From a `ReadOnly` location of another environment, " +
 					"the provider waits up to `backup_sync_timeout` for Velero's backup sync to bring it in."},
 			"source_namespace": schema.StringAttribute{Optional: true, PlanModifiers: requiresReplace,
+				Validators:          []validator.String{kubernetesNamespace()},
 				MarkdownDescription: "The backed-up namespace. Default: the backup's only namespace."},
 			"target_namespace": schema.StringAttribute{Required: true, PlanModifiers: requiresReplace,
-				MarkdownDescription: "Namespace to restore into; may equal the source (after the workload was removed)."},
+				Validators: []validator.String{kubernetesNamespace()},
+				MarkdownDescription: "Namespace to restore into; may equal the source (after the workload was removed). " +
+					"A Kubernetes namespace name (lower-case letters, digits and `-`, at most 63 characters)."},
 			"components": componentsAttribute("The components whose data is replayed (restore hooks), as for `styrmin_backup`."),
 			"existing_resource_policy": schema.StringAttribute{Optional: true, PlanModifiers: requiresReplace,
 				Validators:          []validator.String{stringvalidator.OneOf("none", "update")},
@@ -96,14 +99,16 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				PlanModifiers:       []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
 				MarkdownDescription: "Restore persistent volumes from snapshots (Velero's `restorePVs`). Volume data backed up by file-system backup is restored regardless."},
 			"labels": schema.MapAttribute{Optional: true, ElementType: types.StringType,
-				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()}, MarkdownDescription: "Labels for the Velero restore."},
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()}, Validators: []validator.Map{kubernetesLabels()},
+				MarkdownDescription: "Labels for the Velero restore: valid Kubernetes label keys (`[prefix/]name`) and values (at most 63 characters)."},
 			"backup_sync_timeout": schema.StringAttribute{Optional: true, CustomType: timetypes.GoDurationType{},
-				MarkdownDescription: "How long to wait for the backup to appear through backup sync, a Go duration. Default `2m`."},
+				Validators:          []validator.String{positiveDuration()},
+				MarkdownDescription: "How long to wait for the backup to appear through backup sync, a Go duration above zero. Default `2m`."},
 			"wait_for_completion": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Wait for the restore and verify it. Default `true`."},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true,
-				CreateDescription: "How long create may wait for the restore to finish. Default `30m`.",
-				UpdateDescription: "How long an apply that resumes an interrupted wait may wait. Default `30m`."}),
+			"timeouts": positiveTimeouts(timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true,
+				CreateDescription: "How long create may wait for the restore to finish, a Go duration above zero. Default `30m`.",
+				UpdateDescription: "How long an apply that resumes an interrupted wait may wait, a Go duration above zero. Default `30m`."})),
 			"phase":        schema.StringAttribute{Computed: true, MarkdownDescription: "Velero's phase of the restore."},
 			"verified":     schema.BoolAttribute{Computed: true, MarkdownDescription: "True once the provider has proven the restore."},
 			"started_at":   schema.StringAttribute{Computed: true, MarkdownDescription: "When Velero started the restore (RFC 3339)."},
@@ -258,7 +263,13 @@ func (r *restoreResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	restore, err := velero.Get[velerov1.Restore](ctx, r.data.velero, state.Name.ValueString())
 	if apierrors.IsNotFound(err) {
-		resp.State.RemoveResource(ctx)
+		// A verified restore is an event that happened: Velero deletes a Restore with its backup
+		// (a destroy with deletion_policy = "delete", or the backup's TTL), but what it restored
+		// stays. Kept as it was, so the configuration goes on applying without a change; one that
+		// was never proven is gone, and the next plan makes it again.
+		if !state.Verified.ValueBool() {
+			resp.State.RemoveResource(ctx)
+		}
 		return
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -70,6 +72,8 @@ pg_dump)
 		printf 'garbage\n' >"$out"
 	else
 		printf 'PGDMP fake archive of %s\n' "$db" >"$out"
+		# FAKE_DATA stands for the rows the database held at the time of the dump.
+		if [ -n "${FAKE_DATA:-}" ]; then printf '%s\n' "$FAKE_DATA" >>"$out"; fi
 	fi
 	;;
 pg_restore)
@@ -152,7 +156,7 @@ var fakeTools = []string{
 // machine can never stand in for a fake.
 var systemTools = []string{
 	"cat", "chmod", "cp", "env", "flock", "grep", "head", "ln", "mkdir", "mktemp",
-	"mv", "rm", "sed", "sha256sum", "sleep", "stat", "sync", "tail",
+	"mv", "rm", "sed", "sha256sum", "sleep", "stat", "sync", "tail", "wc",
 }
 
 // shells are the POSIX shells to run the scripts with: /bin/sh is what the
@@ -194,6 +198,10 @@ type container struct {
 	// that come first on PATH.
 	fakes     []string
 	realTools []string
+	// hostname is the container's HOSTNAME, which the scripts report and
+	// check as the pod's name: testPodName unless a test changes it; empty
+	// leaves HOSTNAME unset.
+	hostname string
 }
 
 func newContainer(t *testing.T, shell string, env map[string]string) *container {
@@ -201,7 +209,7 @@ func newContainer(t *testing.T, shell string, env map[string]string) *container 
 	c := &container{
 		t: t, shell: shell,
 		mount: t.TempDir(), bin: t.TempDir(), log: t.TempDir(),
-		env: env, fakes: fakeTools,
+		env: env, fakes: fakeTools, hostname: testPodName,
 	}
 	system := filepath.Join(c.bin, "system")
 	if err := os.Mkdir(system, 0o755); err != nil {
@@ -234,10 +242,13 @@ func (c *container) install() {
 	}
 }
 
+// testPodName is the pod the harness's container stands in for.
+const testPodName = "db-0"
+
 // pod is a Running pod whose "db" container mounts the dump volume at
 // c.mount, for Resolve.
 func (c *container) pod() corev1.Pod {
-	return testPod("db-0", corev1.PodRunning, []string{"dump"}, testContainer("db", "dump:"+c.mount))
+	return testPod(testPodName, corev1.PodRunning, []string{"dump"}, testContainer("db", "dump:"+c.mount))
 }
 
 type result struct {
@@ -263,6 +274,10 @@ func (c *container) run(command []string, fakeEnv ...string) result {
 		"PATH=" + strings.Join(path, ":"),
 		"FAKE_LOG=" + c.log,
 		"TMPDIR=" + c.t.TempDir(),
+	}
+	if c.hostname != "" {
+		// As in a pod: the container runtime sets HOSTNAME to the pod's name.
+		cmd.Env = append(cmd.Env, "HOSTNAME="+c.hostname)
 	}
 	for name, value := range c.env {
 		cmd.Env = append(cmd.Env, name+"="+value)
@@ -345,13 +360,17 @@ func (c *container) checkSecretsStayOut(script string, r result, secrets ...stri
 	}
 }
 
-// checkDump checks that the dump directory holds exactly files and the
-// marker, that the marker lists every file with its checksum, and that no
-// temporary file is left.
+// checkDump checks that the dump directory holds exactly files, the identity
+// file naming testBackup and the marker; that the marker lists every file with
+// its checksum, then the identity file; and that no temporary file is left.
 func (c *container) checkDump(marker string, files ...string) {
 	c.t.Helper()
+	identity := strings.TrimSuffix(marker, ".sha256") + ".backup"
+	if got := c.read(filepath.Join(c.dumpDir(), identity)); got != testBackup+"\n" {
+		c.t.Errorf("identity file %s holds %q, want the backup's name %q", identity, got, testBackup)
+	}
 	var want []string
-	for _, f := range files {
+	for _, f := range append(slices.Clone(files), identity) {
 		data, err := os.ReadFile(filepath.Join(c.dumpDir(), f))
 		if err != nil {
 			c.t.Errorf("dump file: %v", err)
@@ -360,14 +379,18 @@ func (c *container) checkDump(marker string, files ...string) {
 		if len(data) == 0 {
 			c.t.Errorf("dump file %s is empty", f)
 		}
-		sum := sha256.Sum256(data)
-		want = append(want, hex.EncodeToString(sum[:])+"  "+f)
+		want = append(want, sha256Hex(data)+"  "+f)
 	}
 	got := strings.Split(strings.TrimSuffix(c.read(filepath.Join(c.dumpDir(), marker)), "\n"), "\n")
 	if !slices.Equal(got, want) {
 		c.t.Errorf("marker %s holds\n%s\nwant\n%s", marker, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	c.checkNoTemporaryFiles()
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func (c *container) checkNoTemporaryFiles() {
@@ -388,5 +411,90 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testBackup is the Backup the tests dump for and restore from.
+const testBackup = "shop-20261130-101500-x7k2"
+
+// dumpFor runs plan's dump hook for backup and fails t unless it succeeds.
+func (c *container) dumpFor(plan *Plan, backup string, fakeEnv ...string) result {
+	c.t.Helper()
+	r := c.run(backupScriptFor(c.t, plan, backup), fakeEnv...)
+	if r.code != 0 {
+		c.t.Fatalf("dump for %s exited %d:\n%s", backup, r.code, r.stderr)
+	}
+	return r
+}
+
+// dump runs plan's dump hook for testBackup and fails t unless it succeeds.
+func (c *container) dump(plan *Plan, fakeEnv ...string) result {
+	c.t.Helper()
+	return c.dumpFor(plan, testBackup, fakeEnv...)
+}
+
+// recordedFor derives, as the provider does from the log of backup, the
+// marker each of plan's pods recorded: the report lines in stdout (a log holds
+// a hook's stdout whole) that name backup, the component and the pod, through
+// RecordedMarker. It fails when a pod reported no complete dump.
+func recordedFor(plan *Plan, backup, stdout string) (map[string]string, error) {
+	reports := ParseDumpReports(stdout)
+	recorded := map[string]string{}
+	for _, pod := range plan.Pods {
+		var own []DumpReport
+		for _, r := range reports {
+			if r.Backup == backup && r.Component == plan.Component && r.Pod == pod {
+				own = append(own, r)
+			}
+		}
+		marker, err := plan.RecordedMarker(own)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s: %w", pod, err)
+		}
+		recorded[pod] = marker
+	}
+	return recorded, nil
+}
+
+// recordedBy is what testBackup's log recorded of dump, a run of plan's dump
+// hook for testBackup: the recorded markers RestoreHooks takes.
+func recordedBy(t *testing.T, plan *Plan, dump result) map[string]string {
+	t.Helper()
+	recorded, err := recordedFor(plan, testBackup, dump.stdout)
+	if err != nil {
+		t.Fatalf("the dump's report: %v\nstdout:\n%s", err, dump.stdout)
+	}
+	return recorded
+}
+
+// checkReports checks what dump, a run of plan's dump hook for testBackup,
+// reported on stdout: nothing but report lines, one per line of the marker,
+// naming testBackup, the component, the container's pod and each file the
+// marker lists, in its order, with the file's size and sha256 on disk; and
+// that RecordedMarker rebuilds the marker from them.
+func (c *container) checkReports(plan *Plan, dump result) {
+	c.t.Helper()
+	for _, line := range strings.Split(strings.TrimSuffix(dump.stdout, "\n"), "\n") {
+		if !strings.HasPrefix(line, ReportPrefix+" ") {
+			c.t.Errorf("the dump wrote %q to stdout: only report lines belong there", line)
+		}
+	}
+	marker := strings.TrimSuffix(c.read(plan.Marker), "\n")
+	var want []DumpReport
+	for _, line := range strings.Split(marker, "\n") {
+		_, file, _ := strings.Cut(line, "  ")
+		data, err := os.ReadFile(filepath.Join(c.dumpDir(), file))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		want = append(want, DumpReport{Backup: testBackup, Component: plan.Component, Pod: c.hostname,
+			File: file, Bytes: int64(len(data)), SHA256: sha256Hex(data)})
+	}
+	reports := ParseDumpReports(dump.stdout)
+	if diff := cmp.Diff(want, reports); diff != "" {
+		c.t.Errorf("reports (-want +got):\n%s\nstdout:\n%s", diff, dump.stdout)
+	}
+	if got, err := plan.RecordedMarker(reports); err != nil || got != marker {
+		c.t.Errorf("RecordedMarker = %q, %v; want the marker %q", got, err, marker)
 	}
 }

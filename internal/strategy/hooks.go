@@ -24,11 +24,22 @@ func (p *Plan) HookName() string {
 	return "styrmin-" + p.Component
 }
 
-// BackupHooks returns the hook spec for a Backup of namespace: a pre exec hook
-// that dumps the database (database kinds) or runs backup_command (action).
-// It is nil for disk, which runs nothing.
-func (p *Plan) BackupHooks(namespace string) *velerov1.BackupResourceHookSpec {
-	command := p.backupCommand()
+// HasBackupHook reports whether the plan runs a hook in each pod before its
+// volumes are backed up: database kinds dump, action runs backup_command.
+func (p *Plan) HasBackupHook() bool { return p != nil && p.Kind.RunsCommands() }
+
+// HasRestoreHook reports whether the plan runs a hook in each restored pod:
+// database kinds replay the dump, action runs restore_command if it has one.
+func (p *Plan) HasRestoreHook() bool {
+	return p != nil && (p.Kind.IsDatabase() || (p.Kind == driverspec.KindAction && len(p.backup.RestoreCommand) > 0))
+}
+
+// BackupHooks returns the hook spec for the Backup named backup, of namespace:
+// a pre exec hook that dumps the database (database kinds: the dump names
+// backup and reports itself on stdout) or runs backup_command (action). It is
+// nil for disk, which runs nothing.
+func (p *Plan) BackupHooks(namespace, backup string) *velerov1.BackupResourceHookSpec {
+	command := p.backupCommand(backup)
 	if command == nil {
 		return nil
 	}
@@ -49,14 +60,16 @@ func (p *Plan) BackupHooks(namespace string) *velerov1.BackupResourceHookSpec {
 	}
 }
 
-// RestoreHooks returns the hook spec for a Restore into targetNamespace: a
-// post-restore exec hook that verifies and replays the dump (database kinds)
-// or runs restore_command (action). It is nil for disk and for action without
-// restore_command. Velero runs it only in pods the restore creates, once the
-// container is running; Velero's restore-wait init container has brought the
-// volumes back by then.
-func (p *Plan) RestoreHooks(targetNamespace string) *velerov1.RestoreResourceHookSpec {
-	command := p.restoreCommand()
+// RestoreHooks returns the hook spec for a Restore of backup into
+// targetNamespace: a post-restore exec hook that verifies and replays the dump
+// (database kinds) or runs restore_command (action). The dump must be the one
+// backup made, and its marker the one backup's log recorded for the pod
+// (recorded, by pod name; see RecordedMarker). It is nil for disk and for action
+// without restore_command. Velero runs it only in pods the restore creates,
+// once the container is running; Velero's restore-wait init container has
+// brought the volumes back by then.
+func (p *Plan) RestoreHooks(targetNamespace, backup string, recorded map[string]string) *velerov1.RestoreResourceHookSpec {
+	command := p.restoreCommand(backup, recorded)
 	if command == nil {
 		return nil
 	}
@@ -80,37 +93,26 @@ func (p *Plan) RestoreHooks(targetNamespace string) *velerov1.RestoreResourceHoo
 	}
 }
 
-// ChecksumCommand returns a command for Container that prints the marker of
-// the finished dump, sha256sum's "<sha256>  <file>" line per dump file (names
-// relative to the marker's directory), and fails when there is no marker. It
-// is nil for kinds without a dump.
-func (p *Plan) ChecksumCommand() []string {
-	if p == nil || !p.Kind.IsDatabase() {
-		return nil
-	}
-	return shellCommand(p.checksumScript())
-}
-
-func (p *Plan) backupCommand() []string {
+func (p *Plan) backupCommand(backup string) []string {
 	if p == nil {
 		return nil
 	}
 	switch {
 	case p.Kind.IsDatabase():
-		return shellCommand(p.dumpScript())
+		return shellCommand(p.dumpScript(backup))
 	case p.Kind == driverspec.KindAction:
 		return append([]string(nil), p.backup.BackupCommand...)
 	}
 	return nil
 }
 
-func (p *Plan) restoreCommand() []string {
+func (p *Plan) restoreCommand(backup string, recorded map[string]string) []string {
 	if p == nil {
 		return nil
 	}
 	switch {
 	case p.Kind.IsDatabase():
-		return shellCommand(p.restoreScript())
+		return shellCommand(p.restoreScript(backup, recorded))
 	case p.Kind == driverspec.KindAction && len(p.backup.RestoreCommand) > 0:
 		return append([]string(nil), p.backup.RestoreCommand...)
 	}

@@ -36,7 +36,10 @@ func TestDatabaseHookSpecs(t *testing.T) {
 		b := driverspec.Backup{Enabled: true, Kind: driverspec.KindPostgres, Volumes: []string{"dump"}, Timeout: tt.timeout}
 		plan := resolveOne(t, b, pod)
 
-		backup := plan.BackupHooks("shop")
+		if !plan.HasBackupHook() || !plan.HasRestoreHook() {
+			t.Errorf("HasBackupHook %v, HasRestoreHook %v; a database kind has both", plan.HasBackupHook(), plan.HasRestoreHook())
+		}
+		backup := plan.BackupHooks("shop", testBackup)
 		wantSelector := &metav1.LabelSelector{MatchLabels: dbLabels}
 		if backup.Name != "styrmin-db" || !slices.Equal(backup.IncludedNamespaces, []string{"shop"}) {
 			t.Errorf("backup hook spec %q in %q, want styrmin-db in [shop]", backup.Name, backup.IncludedNamespaces)
@@ -53,9 +56,11 @@ func TestDatabaseHookSpecs(t *testing.T) {
 		}
 		if len(pre.Command) != 3 || pre.Command[0] != "/bin/sh" || pre.Command[1] != "-c" || !strings.Contains(pre.Command[2], "pg_dump -Fc -Z 6") {
 			t.Errorf("pre hook command %q, want [/bin/sh -c <pg_dump script>]", pre.Command)
+		} else if !strings.Contains(pre.Command[2], ">'postgres.backup'") || !strings.Contains(pre.Command[2], shellQuote(testBackup)) {
+			t.Errorf("the dump script does not write the backup's name %s into postgres.backup:\n%s", testBackup, pre.Command[2])
 		}
 
-		restore := plan.RestoreHooks("shop-clone")
+		restore := plan.RestoreHooks("shop-clone", testBackup, map[string]string{"db-0": "a marker"})
 		if restore.Name != "styrmin-db" || !slices.Equal(restore.IncludedNamespaces, []string{"shop-clone"}) {
 			t.Errorf("restore hook spec %q in %q, want styrmin-db in [shop-clone]: restore hooks select the target namespace", restore.Name, restore.IncludedNamespaces)
 		}
@@ -77,6 +82,8 @@ func TestDatabaseHookSpecs(t *testing.T) {
 		}
 		if len(post.Command) != 3 || post.Command[0] != "/bin/sh" || !strings.Contains(post.Command[2], "pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error") {
 			t.Errorf("post hook command %q, want [/bin/sh -c <pg_restore script>]", post.Command)
+		} else if !strings.Contains(post.Command[2], "'db-0') styrmin_recorded='a marker'") || !strings.Contains(post.Command[2], shellQuote(testBackup)) {
+			t.Errorf("the restore script does not check the backup %s and the marker recorded for db-0:\n%s", testBackup, post.Command[2])
 		}
 
 		// The JSON Velero reads: onError and every timeout spelled out.
@@ -116,40 +123,41 @@ func TestActionHookSpecs(t *testing.T) {
 	if diff := cmp.Diff([]ExpectedVolume{{Pod: "search-0", Volume: "index"}}, plan.ExpectedVolumes()); diff != "" {
 		t.Errorf("ExpectedVolumes (-want +got):\n%s", diff)
 	}
-	pre := plan.BackupHooks("search").PreHooks[0].Exec
+	if !plan.HasBackupHook() || !plan.HasRestoreHook() {
+		t.Errorf("HasBackupHook %v, HasRestoreHook %v; want both", plan.HasBackupHook(), plan.HasRestoreHook())
+	}
+	pre := plan.BackupHooks("search", testBackup).PreHooks[0].Exec
 	if diff := cmp.Diff(b.BackupCommand, pre.Command); diff != "" {
 		t.Errorf("backup command is not run as given (-want +got):\n%s", diff)
 	}
 	if pre.Container != "search" || pre.OnError != velerov1.HookErrorModeFail || pre.Timeout.Duration != time.Minute {
 		t.Errorf("pre hook %+v", pre)
 	}
-	post := plan.RestoreHooks("search").PostHooks[0].Exec
+	post := plan.RestoreHooks("search", testBackup, nil).PostHooks[0].Exec
 	if diff := cmp.Diff(b.RestoreCommand, post.Command); diff != "" {
 		t.Errorf("restore command is not run as given (-want +got):\n%s", diff)
 	}
 	if post.ExecTimeout.Duration != time.Minute || post.WaitTimeout.Duration != 6*time.Minute || post.OnError != velerov1.HookErrorModeFail {
 		t.Errorf("post hook %+v", post)
 	}
-	if plan.ChecksumCommand() != nil {
-		t.Error("action has a checksum command")
-	}
 
 	// The returned commands are copies: changing them leaves the plan alone.
 	pre.Command[0] = "changed"
-	if plan.BackupHooks("search").PreHooks[0].Exec.Command[0] != "/bin/sh" {
+	if plan.BackupHooks("search", testBackup).PreHooks[0].Exec.Command[0] != "/bin/sh" {
 		t.Error("the backup command shares memory with the plan")
 	}
 
 	b.RestoreCommand = nil
-	if hooks := resolveOne(t, b, pod).RestoreHooks("search"); hooks != nil {
-		t.Errorf("action without restore_command has restore hooks %+v", hooks)
+	plan = resolveOne(t, b, pod)
+	if hooks := plan.RestoreHooks("search", testBackup, nil); hooks != nil || plan.HasRestoreHook() {
+		t.Errorf("action without restore_command has restore hooks %+v (HasRestoreHook %v)", hooks, plan.HasRestoreHook())
 	}
 }
 
 func TestDiskHasNoHooks(t *testing.T) {
 	pod := testPod("files-0", corev1.PodRunning, []string{"data"}, testContainer("files", "data:/data"))
 	plan := resolveOne(t, driverspec.Backup{Enabled: true, Kind: driverspec.KindDisk, Volumes: []string{"data"}}, pod)
-	if plan.BackupHooks("ns") != nil || plan.RestoreHooks("ns") != nil || plan.ChecksumCommand() != nil {
+	if plan.BackupHooks("ns", testBackup) != nil || plan.RestoreHooks("ns", testBackup, nil) != nil || plan.HasBackupHook() || plan.HasRestoreHook() {
 		t.Error("disk runs something")
 	}
 	if plan.Container != "" || plan.Timeout != 0 {

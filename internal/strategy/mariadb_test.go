@@ -57,7 +57,7 @@ func TestMariaDBDumpAndRestore(t *testing.T) {
 			}
 			c.checkSecretsStayOut(dump[2], r, trickyPassword, "pa$$", "app-secret")
 
-			restore := restoreScript(t, plan)
+			restore := restoreScript(t, plan, recordedBy(t, plan, r))
 			r = c.run(restore)
 			if r.code != 0 {
 				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
@@ -200,11 +200,9 @@ func TestMariaDBRestoreRefusesACorruptedDump(t *testing.T) {
 		t.Run(filepath.Base(shell), func(t *testing.T) {
 			c := newContainer(t, shell, map[string]string{"MARIADB_ROOT_PASSWORD": "pw"})
 			plan := mariadbPlan(t, c)
-			if r := c.run(backupScript(t, plan)); r.code != 0 {
-				t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
-			}
+			recorded := recordedBy(t, plan, c.dump(plan))
 			writeFile(t, filepath.Join(c.dumpDir(), "mariadb.sql"), "DROP DATABASE app;\n")
-			r := c.run(restoreScript(t, plan))
+			r := c.run(restoreScript(t, plan, recorded))
 			if r.code == 0 || !strings.Contains(r.stderr, "do not match mariadb.sha256") || !strings.Contains(r.stderr, "refusing to restore") {
 				t.Errorf("restore of a corrupted dump: exit %d, stderr %q", r.code, r.stderr)
 			}
@@ -213,7 +211,7 @@ func TestMariaDBRestoreRefusesACorruptedDump(t *testing.T) {
 			}
 
 			os.Remove(filepath.Join(c.dumpDir(), "mariadb.sha256"))
-			r = c.run(restoreScript(t, plan))
+			r = c.run(restoreScript(t, plan, recorded))
 			if r.code == 0 || !strings.Contains(r.stderr, "mariadb.sha256 is missing") {
 				t.Errorf("restore without a marker: exit %d, stderr %q", r.code, r.stderr)
 			}
@@ -226,11 +224,9 @@ func TestMariaDBFallsBackToTheMySQLTools(t *testing.T) {
 	c := newContainer(t, "/bin/sh", map[string]string{"MYSQL_ROOT_PASSWORD": "pw", "MYSQL_DATABASE": "app"})
 	c.fakes = []string{"mysqldump", "mysql", "mysqladmin"}
 	plan := mariadbPlan(t, c)
-	if r := c.run(backupScript(t, plan)); r.code != 0 {
-		t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
-	}
+	dump := c.dump(plan)
 	c.checkDump("mariadb.sha256", "mariadb.sql")
-	if r := c.run(restoreScript(t, plan)); r.code != 0 {
+	if r := c.run(restoreScript(t, plan, recordedBy(t, plan, dump))); r.code != 0 {
 		t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
 	}
 	for _, tool := range []string{"mysqldump", "mysqladmin", "mysql"} {

@@ -58,7 +58,7 @@ func TestMongoDBDumpAndRestore(t *testing.T) {
 			}
 			c.checkSecretsStayOut(dump[2], r, "secret")
 
-			restore := restoreScript(t, plan)
+			restore := restoreScript(t, plan, recordedBy(t, plan, r))
 			r = c.run(restore)
 			if r.code != 0 {
 				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
@@ -83,14 +83,12 @@ func TestMongoDBDumpAndRestore(t *testing.T) {
 func TestMongoDBWithoutAuthenticationAndListedDatabases(t *testing.T) {
 	c := newContainer(t, "/bin/sh", nil)
 	plan := kindPlan(t, c, driverspec.KindMongoDB, "shop", "logs")
-	if r := c.run(backupScript(t, plan)); r.code != 0 {
-		t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
-	}
+	dump := c.dump(plan)
 	c.checkDump("mongodb.sha256", "mongodb-shop.archive.gz", "mongodb-logs.archive.gz")
 	if got, want := c.argv("mongodump"), []string{"--archive=mongodb-logs.archive.gz.tmp", "--gzip", "--db=logs"}; !slices.Equal(got, want) {
 		t.Errorf("mongodump argv %q, want %q", got, want)
 	}
-	if r := c.run(restoreScript(t, plan)); r.code != 0 {
+	if r := c.run(restoreScript(t, plan, recordedBy(t, plan, dump))); r.code != 0 {
 		t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
 	}
 	if got := c.read(filepath.Join(c.log, "restored.mongodb")); got != "fake archive of shop\nfake archive of logs\n" {
@@ -117,7 +115,7 @@ func TestNeo4jDumpAndLoad(t *testing.T) {
 				t.Errorf("neo4j-admin argv %q, want %q", got, want)
 			}
 
-			r = c.run(restoreScript(t, plan))
+			r = c.run(restoreScript(t, plan, recordedBy(t, plan, r)))
 			if r.code != 0 {
 				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
 			}
@@ -150,17 +148,18 @@ func TestNeo4jPlanWarnsAboutDowntime(t *testing.T) {
 	if !slices.Contains(plan.Warnings, neo4jOfflineWarning) {
 		t.Errorf("Warnings = %q, want the offline warning", plan.Warnings)
 	}
-	for _, script := range []string{plan.dumpScript(), plan.restoreScript()} {
+	dumpScript, restoreScript := plan.dumpScript(testBackup), plan.restoreScript(testBackup, map[string]string{testPodName: "a marker"})
+	for _, script := range []string{dumpScript, restoreScript} {
 		for _, forbidden := range []string{"STOP DATABASE", "START DATABASE", "cypher-shell", "neo4j stop", "neo4j start"} {
 			if strings.Contains(script, forbidden) {
 				t.Errorf("a neo4j script runs %q: the hooks must not stop or start databases", forbidden)
 			}
 		}
 	}
-	if !strings.Contains(plan.dumpScript(), `neo4j-admin database dump "$styrmin_db" --to-path="$styrmin_dir/neo4j.staging" --overwrite-destination=true`) {
-		t.Errorf("dump script lacks the neo4j-admin 5.x dump command:\n%s", plan.dumpScript())
+	if !strings.Contains(dumpScript, `neo4j-admin database dump "$styrmin_db" --to-path="$styrmin_dir/neo4j.staging" --overwrite-destination=true`) {
+		t.Errorf("dump script lacks the neo4j-admin 5.x dump command:\n%s", dumpScript)
 	}
-	if !strings.Contains(plan.restoreScript(), `neo4j-admin database load "$styrmin_db" --from-path="$styrmin_dir/neo4j.staging" --overwrite-destination=true`) {
-		t.Errorf("restore script lacks the neo4j-admin 5.x load command:\n%s", plan.restoreScript())
+	if !strings.Contains(restoreScript, `neo4j-admin database load "$styrmin_db" --from-path="$styrmin_dir/neo4j.staging" --overwrite-destination=true`) {
+		t.Errorf("restore script lacks the neo4j-admin 5.x load command:\n%s", restoreScript)
 	}
 }

@@ -31,16 +31,27 @@ func postgresPlan(t *testing.T, c *container, databases ...string) *Plan {
 
 func backupScript(t *testing.T, plan *Plan) []string {
 	t.Helper()
-	hooks := plan.BackupHooks("shop")
+	return backupScriptFor(t, plan, testBackup)
+}
+
+func backupScriptFor(t *testing.T, plan *Plan, backup string) []string {
+	t.Helper()
+	hooks := plan.BackupHooks("shop", backup)
 	if hooks == nil || len(hooks.PreHooks) != 1 {
 		t.Fatalf("backup hooks %+v, want one pre hook", hooks)
 	}
 	return hooks.PreHooks[0].Exec.Command
 }
 
-func restoreScript(t *testing.T, plan *Plan) []string {
+// restoreScript restores testBackup, whose log recorded the markers recorded.
+func restoreScript(t *testing.T, plan *Plan, recorded map[string]string) []string {
 	t.Helper()
-	hooks := plan.RestoreHooks("shop-clone")
+	return restoreScriptFor(t, plan, testBackup, recorded)
+}
+
+func restoreScriptFor(t *testing.T, plan *Plan, backup string, recorded map[string]string) []string {
+	t.Helper()
+	hooks := plan.RestoreHooks("shop-clone", backup, recorded)
 	if hooks == nil || len(hooks.PostHooks) != 1 {
 		t.Fatalf("restore hooks %+v, want one post hook", hooks)
 	}
@@ -93,13 +104,10 @@ func TestPostgresDumpAndRestore(t *testing.T) {
 			}
 			c.checkSecretsStayOut(dump[2], r, trickyPassword, "pa$$")
 
-			// The checksum command prints the marker.
-			checksum := c.run(plan.ChecksumCommand())
-			if checksum.code != 0 || checksum.stdout != c.read(filepath.Join(c.dumpDir(), "postgres.sha256")) {
-				t.Errorf("checksum command: exit %d, stdout %q, stderr %q", checksum.code, checksum.stdout, checksum.stderr)
-			}
+			// The report on stdout, which Velero writes into the backup's log.
+			c.checkReports(plan, r)
 
-			restore := restoreScript(t, plan)
+			restore := restoreScript(t, plan, recordedBy(t, plan, r))
 			r = c.run(restore)
 			if r.code != 0 {
 				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
@@ -240,10 +248,20 @@ func TestPostgresDumpFailures(t *testing.T) {
 				if strings.Contains(tt.name, "password") && c.called("pg_dump") {
 					t.Error("pg_dump ran without the credentials it was told to use")
 				}
-				// The restore of what is left refuses.
-				r = c.run(plan.ChecksumCommand())
+				// A failed dump reports nothing, so its backup's log records no dump,
+				// and the restore of what is left refuses.
+				if reports := ParseDumpReports(r.stdout); len(reports) != 0 {
+					t.Errorf("a failed dump reported %+v", reports)
+				}
+				if _, err := recordedFor(plan, testBackup, r.stdout); err == nil {
+					t.Error("RecordedMarker accepted the report of a failed dump")
+				}
+				// The restored pod's credentials are not the point here (the restore
+				// reads them before it looks at the dump): what the volume holds is.
+				c.env = nil
+				r = c.run(restoreScript(t, plan, nil))
 				if r.code == 0 || !strings.Contains(r.stderr, "postgres.sha256 is missing") {
-					t.Errorf("checksum command after a failed dump: exit %d, stderr %q", r.code, r.stderr)
+					t.Errorf("restore after a failed dump: exit %d, stderr %q", r.code, r.stderr)
 				}
 			})
 		}
@@ -282,17 +300,14 @@ func TestPostgresSeveralDatabases(t *testing.T) {
 		t.Run(filepath.Base(shell), func(t *testing.T) {
 			c := newContainer(t, shell, map[string]string{"POSTGRES_USER": "app"})
 			plan := postgresPlan(t, c, "shop", "it's reports")
-			r := c.run(backupScript(t, plan))
-			if r.code != 0 {
-				t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
-			}
+			dump := c.dump(plan)
 			c.checkDump("postgres.sha256", "postgres-shop.dump", "postgres-it_s_reports.dump", "postgres-globals.sql")
 			if got := c.read(filepath.Join(c.dumpDir(), "postgres-it_s_reports.dump")); got != "PGDMP fake archive of it's reports\n" {
 				t.Errorf("postgres-it_s_reports.dump = %q", got)
 			}
 
 			// The clone's fresh data directory lacks the second database.
-			r = c.run(restoreScript(t, plan), "FAKE_MISSING_DBS=it's reports")
+			r := c.run(restoreScript(t, plan, recordedBy(t, plan, dump)), "FAKE_MISSING_DBS=it's reports")
 			if r.code != 0 {
 				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
 			}
@@ -315,10 +330,8 @@ func TestPostgresSeveralDatabases(t *testing.T) {
 func TestPostgresRestoreCreatesAMissingDatabase(t *testing.T) {
 	c := newContainer(t, "/bin/sh", map[string]string{"POSTGRES_USER": "app", "POSTGRES_DB": "shop"})
 	plan := postgresPlan(t, c)
-	if r := c.run(backupScript(t, plan)); r.code != 0 {
-		t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
-	}
-	r := c.run(restoreScript(t, plan), "FAKE_MISSING_DBS=shop")
+	dump := c.dump(plan)
+	r := c.run(restoreScript(t, plan, recordedBy(t, plan, dump)), "FAKE_MISSING_DBS=shop")
 	if r.code != 0 {
 		t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
 	}
@@ -329,10 +342,14 @@ func TestPostgresRestoreCreatesAMissingDatabase(t *testing.T) {
 
 func TestPostgresRestoreRefuses(t *testing.T) {
 	tests := []struct {
-		name       string
-		damage     func(t *testing.T, dir string)
-		fakeEnv    []string
-		wantStderr string
+		name   string
+		damage func(t *testing.T, dir string)
+		// recordDamage: the log recorded the damaged marker, not the dump's
+		// (a dump taken with other settings, which RecordedMarker would not
+		// accept, so that the restore's own check of the files is reached).
+		recordDamage bool
+		fakeEnv      []string
+		wantStderr   string
 	}{
 		{
 			name:       "no marker",
@@ -370,7 +387,8 @@ func TestPostgresRestoreRefuses(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantStderr: "postgres.dump is not listed in postgres.sha256",
+			recordDamage: true,
+			wantStderr:   "postgres.dump is not listed in postgres.sha256",
 		},
 		{
 			name:       "no dump directory",
@@ -388,13 +406,14 @@ func TestPostgresRestoreRefuses(t *testing.T) {
 			t.Run(filepath.Base(shell)+"/"+tt.name, func(t *testing.T) {
 				c := newContainer(t, shell, map[string]string{"POSTGRES_PASSWORD": "pw"})
 				plan := postgresPlan(t, c)
-				if r := c.run(backupScript(t, plan)); r.code != 0 {
-					t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
-				}
+				recorded := recordedBy(t, plan, c.dump(plan))
 				if tt.damage != nil {
 					tt.damage(t, c.dumpDir())
 				}
-				r := c.run(restoreScript(t, plan), tt.fakeEnv...)
+				if tt.recordDamage {
+					recorded[testPodName] = strings.TrimSuffix(c.read(plan.Marker), "\n")
+				}
+				r := c.run(restoreScript(t, plan, recorded), tt.fakeEnv...)
 				if r.code == 0 {
 					t.Fatalf("restore succeeded; stderr:\n%s", r.stderr)
 				}

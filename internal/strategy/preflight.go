@@ -16,7 +16,8 @@ type MismatchError struct {
 	// settings wrong whatever the pods).
 	Pod string
 	// Field is the driver field to fix, relative to the component, e.g.
-	// "backup.container" or "identifier.label".
+	// "backup.container" or "identifier.label"; empty when the pod, not the
+	// driver file, must change.
 	Field string
 	// Message says what is wrong and what exists instead.
 	Message string
@@ -28,7 +29,10 @@ func (e *MismatchError) Error() string {
 	if e.Pod != "" {
 		fmt.Fprintf(&b, ", pod %q", e.Pod)
 	}
-	fmt.Fprintf(&b, ": %s: %s", e.Field, e.Message)
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": %s", e.Field)
+	}
+	fmt.Fprintf(&b, ": %s", e.Message)
 	return b.String()
 }
 

@@ -70,6 +70,11 @@ func TestResolvePreflightErrors(t *testing.T) {
 	terminating.DeletionTimestamp = &metav1.Time{Time: time.Unix(1, 0)}
 	otherApp := postgresPod("other-0")
 	otherApp.Labels = map[string]string{"app": "other"}
+	annotatedPod := func(name string, annotations map[string]string) corev1.Pod {
+		pod := postgresPod(name)
+		pod.Annotations = annotations
+		return pod
+	}
 
 	tests := []struct {
 		name      string
@@ -97,6 +102,29 @@ func TestResolvePreflightErrors(t *testing.T) {
 			},
 			wantField:   "identifier.label",
 			wantMessage: []string{"matches 3 pod(s), none of them Running", "db-0 (Pending)", "db-0 (Running, terminating)", "db-1 (Failed)"},
+		},
+		{
+			name:      "a pre hook annotation would replace the dump",
+			component: postgresComponent(""),
+			pods: []corev1.Pod{postgresPod("db-0"), annotatedPod("db-1", map[string]string{
+				"pre.hook.backup.velero.io/command": `["/bin/sh", "-c", "true"]`, "pre.hook.backup.velero.io/container": "postgres"})},
+			wantPod: "db-1",
+			wantMessage: []string{`Velero hook annotation "pre.hook.backup.velero.io/command"`, "instead of the hooks this backup gives it",
+				"stale or no dump", "kubectl annotate pod db-1 pre.hook.backup.velero.io/command-"},
+		},
+		{
+			name:        "the legacy pre hook annotation too",
+			component:   postgresComponent(""),
+			pods:        []corev1.Pod{annotatedPod("db-0", map[string]string{"hook.backup.velero.io/command": "x"})},
+			wantPod:     "db-0",
+			wantMessage: []string{`"hook.backup.velero.io/command"`},
+		},
+		{
+			name:        "a restore hook annotation would replace the replay",
+			component:   postgresComponent(""),
+			pods:        []corev1.Pod{annotatedPod("db-0", map[string]string{"post.hook.restore.velero.io/command": "x"})},
+			wantPod:     "db-0",
+			wantMessage: []string{`"post.hook.restore.velero.io/command"`},
 		},
 		{
 			name:        "disk volume missing",
@@ -266,7 +294,8 @@ func TestResolveDisabledBackupHasNoPlan(t *testing.T) {
 		t.Fatalf("Resolve = %+v, %v; want nil, nil", plan, err)
 	}
 	// Every method accepts the nil plan, so callers can skip the check.
-	if plan.BackupHooks("ns") != nil || plan.RestoreHooks("ns") != nil || plan.ChecksumCommand() != nil || plan.ExpectedVolumes() != nil {
+	if plan.BackupHooks("ns", testBackup) != nil || plan.RestoreHooks("ns", testBackup, nil) != nil || plan.ExpectedVolumes() != nil ||
+		plan.HasBackupHook() || plan.HasRestoreHook() {
 		t.Error("a nil plan yields hooks or commands")
 	}
 }
@@ -423,5 +452,15 @@ func TestResolvePlans(t *testing.T) {
 				t.Errorf("ExpectedVolumes (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A disk component runs no hook, so the pod's own hook annotations take nothing from it.
+func TestResolveIgnoresHookAnnotationsOfComponentsWithoutHooks(t *testing.T) {
+	pod := testPod("files-0", corev1.PodRunning, []string{"uploads"}, testContainer("files", "uploads:/data"))
+	pod.Annotations = map[string]string{"pre.hook.backup.velero.io/command": "sync"}
+	disk := Component{Name: "files", Selector: dbLabels, Backup: driverspec.Backup{Enabled: true, Kind: driverspec.KindDisk, Volumes: []string{"uploads"}}}
+	if _, err := Resolve(disk, []corev1.Pod{pod}); err != nil {
+		t.Errorf("a disk component was refused for its pod's hook annotation: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"embed"
+	"maps"
 	"slices"
 	"strings"
 	"text/template"
@@ -31,7 +32,22 @@ type scriptData struct {
 	ReadyWait int
 	// Dumping is true for a dump script, false for a restore script.
 	Dumping bool
+	// Backup is the backup the dump is made for, or restored from.
+	Backup string
+	// Identity is the file that names Backup in the dump directory, relative to Dir.
+	Identity string
+	// Recorded are, for a restore, the markers of the dumps Backup recorded in its log, by pod.
+	Recorded []recordedDump
 }
+
+// recordedDump is the marker a backup's log recorded for the dump in one pod.
+type recordedDump struct {
+	Pod    string
+	Marker string
+}
+
+// ReportPrefix starts every report line; see ParseDumpReports.
+func (d scriptData) ReportPrefix() string { return ReportPrefix }
 
 // MarkerTmp is where the marker is written before it is renamed into place.
 func (d scriptData) MarkerTmp() string {
@@ -54,9 +70,11 @@ func (d scriptData) LoadOrder() []dumpFile {
 	return ordered
 }
 
-func (p *Plan) scriptData(dumping bool) scriptData {
+func (p *Plan) scriptData(dumping bool, backup string) scriptData {
 	data := scriptData{
 		Dumping:   dumping,
+		Backup:    backup,
+		Identity:  identityFile(p),
 		Component: p.Component,
 		Dir:       p.dumpDir(),
 		Marker:    markerName(p.Kind),
@@ -99,17 +117,17 @@ func parseKindScripts() map[driverspec.Kind]*template.Template {
 	return scripts
 }
 
-func (p *Plan) dumpScript() string {
-	return p.render("dump.sh", p.scriptData(true))
+func (p *Plan) dumpScript(backup string) string {
+	return p.render("dump.sh", p.scriptData(true, backup))
 }
 
-func (p *Plan) restoreScript() string {
-	return p.render("restore.sh", p.scriptData(false))
-}
-
-// checksumScript prints the marker; its template reads the plan itself.
-func (p *Plan) checksumScript() string {
-	return p.render("checksum.sh", p)
+// restoreScript replays the dump of backup; recorded are the markers its log holds, by pod.
+func (p *Plan) restoreScript(backup string, recorded map[string]string) string {
+	data := p.scriptData(false, backup)
+	for _, pod := range slices.Sorted(maps.Keys(recorded)) {
+		data.Recorded = append(data.Recorded, recordedDump{Pod: pod, Marker: recorded[pod]})
+	}
+	return p.render("restore.sh", data)
 }
 
 // render executes the script template name of p's kind with data.

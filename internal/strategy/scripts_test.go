@@ -18,8 +18,10 @@ import (
 type scriptVariant struct {
 	name string
 	plan *Plan
-	// scripts is how many scripts the plan's hooks and checksum command run
-	// that this package writes: none where the driver gives the commands.
+	// backup is the Backup the dump is made for and restored from.
+	backup string
+	// scripts is how many scripts the plan's hooks run that this package
+	// writes: none where the driver gives the commands.
 	scripts int
 	// oddNames is true where the component, the dump directory and a
 	// database have names with quotes, $ and ` in them.
@@ -32,20 +34,22 @@ type scriptVariant struct {
 // without restore_command; disk.
 func scriptVariants() []scriptVariant {
 	var variants []scriptVariant
-	add := func(name string, b driverspec.Backup, component, dumpDir string, scripts int, oddNames bool) {
+	add := func(name string, b driverspec.Backup, component, dumpDir, backup string, scripts int, oddNames bool) {
 		plan := &Plan{Component: component, Kind: b.Kind, DumpDir: dumpDir, backup: b, Timeout: b.Timeout}
 		if b.Kind.IsDatabase() {
 			plan.dumps, plan.extraFiles = dumpLayout(b)
 			plan.Marker = filepath.Join(plan.dumpDir(), markerName(b.Kind))
 		}
-		variants = append(variants, scriptVariant{name: name, plan: plan, scripts: scripts, oddNames: oddNames})
+		variants = append(variants, scriptVariant{name: name, plan: plan, backup: backup, scripts: scripts, oddNames: oddNames})
 	}
+	// Backup names are DNS subdomains: a schedule's backups are named
+	// <schedule>-<timestamp>.
 	namings := []struct {
-		what, component, dumpDir, database string
-		odd                                bool
+		what, component, dumpDir, database, backup string
+		odd                                        bool
 	}{
-		{"plain names", "db", "/backup", "shop", false},
-		{"odd names", "odd 'name'", `/mnt/it's "here" $x`, `it's "odd" $(x) ` + "`y`", true},
+		{"plain names", "db", "/backup", "shop", testBackup, false},
+		{"odd names", "odd 'name'", `/mnt/it's "here" $x`, `it's "odd" $(x) ` + "`y`", "nightly.shop-20261130101500", true},
 	}
 	for _, kind := range driverspec.Kinds() {
 		b := driverspec.Backup{Enabled: true, Kind: kind, Volumes: []string{"dump"}, Timeout: time.Minute}
@@ -61,41 +65,66 @@ func scriptVariants() []scriptVariant {
 					{"several databases", []string{n.database, "two"}},
 				} {
 					b.Databases = databases.list
-					add(fmt.Sprintf("%s, %s, %s", kind, databases.what, n.what), b, n.component, n.dumpDir, 3, n.odd)
+					add(fmt.Sprintf("%s, %s, %s", kind, databases.what, n.what), b, n.component, n.dumpDir, n.backup, 3, n.odd)
 				}
 			}
 		case kind == driverspec.KindAction:
 			b.Container = "search"
 			b.BackupCommand = []string{"/bin/sh", "-c", "curl -X POST localhost:9200/_flush"}
 			b.RestoreCommand = []string{"/usr/bin/reindex", "--all"}
-			add("action with restore_command", b, "search", "", 0, false)
+			add("action with restore_command", b, "search", "", testBackup, 0, false)
 			b.RestoreCommand = nil
-			add("action without restore_command", b, "search", "", 0, false)
+			add("action without restore_command", b, "search", "", testBackup, 0, false)
 		default:
-			add(string(kind), b, "files", "", 0, false)
+			add(string(kind), b, "files", "", testBackup, 0, false)
 		}
 	}
 	return variants
 }
 
-// hookScripts returns, by what runs it, every script that v's hooks and
-// checksum command run and this package wrote. A command that is neither the
-// driver's own (action runs its commands as given) nor /bin/sh -c <script>
-// fails t.
+// recordedMarkers are the markers a log of p's dumps in pods would record:
+// RecordedMarker of a report per file, with made-up checksums.
+func recordedMarkers(t *testing.T, p *Plan, backup string, pods ...string) map[string]string {
+	t.Helper()
+	recorded := map[string]string{}
+	for _, pod := range pods {
+		var reports []DumpReport
+		for _, file := range p.markerFiles() {
+			reports = append(reports, DumpReport{Backup: backup, Component: p.Component, Pod: pod, File: file, Bytes: 1,
+				SHA256: sha256Hex([]byte(pod + "/" + file))})
+		}
+		marker, err := p.RecordedMarker(reports)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded[pod] = marker
+	}
+	return recorded
+}
+
+// hookScripts returns, by what runs it, every script that v's hooks run and
+// this package wrote: the dump, and the restore with the markers of one pod
+// and of several. A command that is neither the driver's own (action runs its
+// commands as given) nor /bin/sh -c <script> fails t.
 func hookScripts(t *testing.T, v scriptVariant) map[string]string {
 	t.Helper()
 	p := v.plan
-	commands := map[string][]string{"checksum": p.ChecksumCommand()}
-	if hooks := p.BackupHooks("shop"); hooks != nil {
+	commands := map[string][]string{}
+	if hooks := p.BackupHooks("shop", v.backup); hooks != nil {
 		commands["backup"] = hooks.PreHooks[0].Exec.Command
 	}
-	if hooks := p.RestoreHooks("shop"); hooks != nil {
-		commands["restore"] = hooks.PostHooks[0].Exec.Command
+	for what, pods := range map[string][]string{
+		"restore of one pod":      {"db-0"},
+		"restore of several pods": {"db-0", "db-1", "shop-db-7d9f8c6b5-x2x4k"},
+	} {
+		if hooks := p.RestoreHooks("shop-clone", v.backup, recordedMarkers(t, p, v.backup, pods...)); hooks != nil {
+			commands[what] = hooks.PostHooks[0].Exec.Command
+		}
 	}
 	scripts := map[string]string{}
 	for what, command := range commands {
 		switch {
-		case command == nil, slices.Equal(command, p.backup.BackupCommand), slices.Equal(command, p.backup.RestoreCommand):
+		case slices.Equal(command, p.backup.BackupCommand), slices.Equal(command, p.backup.RestoreCommand):
 		case len(command) == 3 && command[0] == "/bin/sh" && command[1] == "-c":
 			scripts[what] = command[2]
 		default:

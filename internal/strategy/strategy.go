@@ -160,6 +160,9 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 				Message: fmt.Sprintf("the pod has no container %q; %s", b.Container, listContainers(pod)),
 			}
 		}
+		if err := plan.checkHookAnnotations(pod); err != nil {
+			return nil, err
+		}
 		if b.Kind.IsDatabase() {
 			target, err := resolveDumpTarget(c, pod)
 			if err != nil {

@@ -5,6 +5,7 @@ package velero
 import (
 	"context"
 	"fmt"
+	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,7 +19,8 @@ import (
 // Object is any Velero API type this package handles.
 type Object interface {
 	velerov1.Backup | velerov1.Restore | velerov1.BackupStorageLocation |
-		velerov1.PodVolumeBackup | velerov1.PodVolumeRestore | velerov1.DeleteBackupRequest
+		velerov1.PodVolumeBackup | velerov1.PodVolumeRestore | velerov1.DeleteBackupRequest |
+		velerov1.ServerStatusRequest
 }
 
 // kinds maps each type to its resource; the zero value of T selects the entry.
@@ -37,11 +39,13 @@ func kindOf[T Object]() (kind string, gvr schema.GroupVersionResource) {
 		kind = "PodVolumeRestore"
 	case *velerov1.DeleteBackupRequest:
 		kind = "DeleteBackupRequest"
+	case *velerov1.ServerStatusRequest:
+		kind = "ServerStatusRequest"
 	}
 	plural := map[string]string{
 		"Backup": "backups", "Restore": "restores", "BackupStorageLocation": "backupstoragelocations",
 		"PodVolumeBackup": "podvolumebackups", "PodVolumeRestore": "podvolumerestores",
-		"DeleteBackupRequest": "deletebackuprequests",
+		"DeleteBackupRequest": "deletebackuprequests", "ServerStatusRequest": "serverstatusrequests",
 	}[kind]
 	return kind, velerov1.SchemeGroupVersion.WithResource(plural)
 }
@@ -128,18 +132,29 @@ func Update[T Object](ctx context.Context, c *Client, obj *T) (*T, error) {
 	return fromUnstructured[T](updated)
 }
 
+// relistBaseDelay and relistMaxDelay pace WaitFor's re-lists, so a watch that closes at once or
+// keeps failing does not make it list and watch in a tight loop against the API server: the
+// delay doubles from the base to the cap and starts over once a watch delivers an event.
+// Variables so tests need not wait.
+var (
+	relistBaseDelay = 100 * time.Millisecond
+	relistMaxDelay  = 5 * time.Second
+)
+
 // WaitFor watches one object until done reports true or an error, or ctx ends. It reads the
 // object first, so a condition that already holds returns at once, and re-establishes the
 // watch when the server closes it.
 func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T) (bool, error)) (*T, error) {
 	kind, _ := kindOf[T]()
+	deleted := fmt.Errorf("%s %s/%s was deleted while waiting for it", kind, c.Namespace, name)
+	delay := relistBaseDelay
 	for {
 		list, err := resource[T](c).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 		if err != nil {
 			return nil, err
 		}
 		if len(list.Items) == 0 {
-			return nil, fmt.Errorf("%s %s/%s was deleted while waiting for it", kind, c.Namespace, name)
+			return nil, deleted
 		}
 		obj, err := fromUnstructured[T](&list.Items[0])
 		if err != nil {
@@ -155,21 +170,27 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 		if err != nil {
 			return nil, err
 		}
-		obj, ok, err := drainWatch(ctx, w, done)
+		last, ok, err := drainWatch(ctx, w, done, deleted)
 		w.Stop()
 		if ok || err != nil {
-			return obj, err
+			return last, err
 		}
-		if ctx.Err() != nil {
-			return obj, fmt.Errorf("waiting for %s %s/%s: %w", kind, c.Namespace, name, ctx.Err())
+		if last != nil {
+			delay = relistBaseDelay // the watch worked until the server closed it
 		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("waiting for %s %s/%s: %w", kind, c.Namespace, name, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, relistMaxDelay)
 	}
 }
 
-// drainWatch applies done to every event until it holds, the object is deleted, or the watch
-// closes (ok=false, err=nil: the caller lists again).
-func drainWatch[T Object](ctx context.Context, w watch.Interface, done func(*T) (bool, error)) (*T, bool, error) {
-	var last *T
+// drainWatch applies done to every event until it holds, the object is deleted (the error
+// deleted), or the watch closes or fails (ok=false, err=nil: the caller lists again). last is
+// the object of the latest event, nil when none came.
+func drainWatch[T Object](ctx context.Context, w watch.Interface, done func(*T) (bool, error), deleted error) (last *T, ok bool, err error) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,8 +203,7 @@ func drainWatch[T Object](ctx context.Context, w watch.Interface, done func(*T) 
 			case watch.Error:
 				return last, false, nil // usually "resource version too old": list again
 			case watch.Deleted:
-				kind, _ := kindOf[T]()
-				return last, false, fmt.Errorf("%s was deleted while waiting for it", kind)
+				return last, false, deleted
 			}
 			u, isObj := ev.Object.(*unstructured.Unstructured)
 			if !isObj {

@@ -128,6 +128,7 @@ func TestGenericCRUD(t *testing.T) {
 }
 
 func TestWaitFor(t *testing.T) {
+	fastRelists(t, time.Millisecond, 10*time.Millisecond)
 	completed := func(b *velerov1.Backup) (bool, error) { return b.Status.Phase == velerov1.BackupPhaseCompleted, nil }
 
 	t.Run("a condition that already holds returns without watching", func(t *testing.T) {
@@ -217,9 +218,7 @@ func TestWaitFor(t *testing.T) {
 		result := waitInBackground(c, completed)
 		nextWatch(t, watches).Delete(asUnstructured(t, backup(velerov1.BackupPhaseInProgress)))
 		r := receive(t, result)
-		// Today this message names the kind only; the one for an object already gone (below)
-		// also names namespace and name.
-		assertErrorContains(t, r.err, "Backup was deleted while waiting for it")
+		assertErrorContains(t, r.err, "Backup velero/b1 was deleted while waiting for it")
 	})
 
 	t.Run("an object that is already gone is reported as deleted", func(t *testing.T) {
@@ -229,6 +228,63 @@ func TestWaitFor(t *testing.T) {
 		assertErrorContains(t, err, "Backup velero/b1 was deleted while waiting for it")
 		if n := len(watches); n != 0 {
 			t.Errorf("%d watches opened, want none", n)
+		}
+	})
+
+	for _, tt := range []struct {
+		name  string
+		watch func() watch.Interface
+	}{
+		{"closes at once", func() watch.Interface {
+			w := watch.NewFake()
+			w.Stop()
+			return w
+		}},
+		{"fails at once", func() watch.Interface {
+			w := watch.NewFakeWithChanSize(1, false)
+			w.Error(&metav1.Status{Status: metav1.StatusFailure, Reason: metav1.StatusReasonInternalError, Message: "etcd is unhappy"})
+			return w
+		}},
+	} {
+		t.Run("a watch that "+tt.name+" is listed and watched again with a growing delay, not in a tight loop", func(t *testing.T) {
+			fastRelists(t, time.Millisecond, 16*time.Millisecond)
+			c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
+			dyn.PrependWatchReactor("backups", func(k8stesting.Action) (bool, watch.Interface, error) {
+				return true, tt.watch(), nil
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			_, err := WaitFor(ctx, c, "b1", completed)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("WaitFor = %v, want context.DeadlineExceeded", err)
+			}
+			// 1+2+4+8 ms, then 16 ms apart: about 20 lists in 300 ms (thousands without a delay).
+			if n := countActions(dyn, "list", "backups"); n < 3 || n > 40 {
+				t.Errorf("%d lists in 300 ms, want between 3 and 40", n)
+			}
+		})
+	}
+
+	t.Run("a watch that delivered an event starts the delay over", func(t *testing.T) {
+		// Without the reset, the delays before the 14 re-lists below add up to over 8 s.
+		fastRelists(t, time.Millisecond, time.Minute)
+		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
+		watches := 0
+		dyn.PrependWatchReactor("backups", func(k8stesting.Action) (bool, watch.Interface, error) {
+			w := watch.NewFakeWithChanSize(1, false)
+			if watches++; watches <= 14 {
+				w.Modify(asUnstructured(t, backup(velerov1.BackupPhaseInProgress)))
+				w.Stop() // the server closes each watch after one event
+			} else {
+				w.Modify(asUnstructured(t, backup(velerov1.BackupPhaseCompleted)))
+			}
+			return true, w, nil
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		got, err := WaitFor(ctx, c, "b1", completed)
+		if err != nil || got.Status.Phase != velerov1.BackupPhaseCompleted {
+			t.Fatalf("WaitFor = %v, %v after %d watches", got, err, watches)
 		}
 	})
 
@@ -248,6 +304,13 @@ func TestWaitFor(t *testing.T) {
 }
 
 // --- helpers ---
+
+// fastRelists sets the delays between WaitFor's re-lists for one test.
+func fastRelists(t *testing.T, base, ceiling time.Duration) {
+	savedBase, savedCeiling := relistBaseDelay, relistMaxDelay
+	relistBaseDelay, relistMaxDelay = base, ceiling
+	t.Cleanup(func() { relistBaseDelay, relistMaxDelay = savedBase, savedCeiling })
+}
 
 // newFakeClient is a Client over a fake dynamic client that knows Velero's types.
 func newFakeClient(t *testing.T, objects ...runtime.Object) (*Client, *dynamicfake.FakeDynamicClient) {

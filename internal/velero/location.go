@@ -152,44 +152,121 @@ func (s *Snapshot) lookup(ctx context.Context, l Locations, bslName, secretName 
 // ErrNotFound reports a location whose BSL does not exist.
 var ErrNotFound = errors.New("not found")
 
-// Create creates the credential Secret, then the BSL. If the BSL cannot be created the Secret is
-// removed again: nothing is left half-created.
+// NameTakenError is a Create refused because the location's name is in use: a BSL of that name
+// exists (another Terraform state, a lost one, `velero install`), or a Secret this provider did
+// not make holds the name of its credential Secret. Create changed nothing.
+type NameTakenError struct {
+	Namespace string
+	// Name is the location's name.
+	Name string
+	// Secret is the name of the Secret that holds the name when no BSL does.
+	Secret string
+	// ManagedBy is the existing object's ManagedByLabel, "" without one.
+	ManagedBy string
+}
+
+func (e *NameTakenError) Error() string {
+	var owner string
+	switch e.ManagedBy {
+	case ManagedBy:
+		owner = "made by this provider"
+	case "":
+		owner = "not made by this provider"
+	default:
+		owner = "managed by " + e.ManagedBy
+	}
+	if e.Secret != "" {
+		return fmt.Sprintf("Secret %q, where location %q would keep its credentials, already exists in namespace %s (%s); nothing was changed. "+
+			"Choose another name, or remove that Secret if nothing uses it.", e.Secret, e.Name, e.Namespace, owner)
+	}
+	return fmt.Sprintf("backup storage location %q already exists in namespace %s (%s); nothing was changed. "+
+		"If it is the one this resource should manage (made by another Terraform state, one that was lost, or velero install), "+
+		"import it: terraform import styrmin_backup_location.<resource> %s/%s. Otherwise choose another name.",
+		e.Name, e.Namespace, owner, e.Namespace, e.Name)
+}
+
+// Create creates the credential Secret, then the BSL. A name in use is refused before anything
+// is written (NameTakenError). If the BSL cannot be created, a Secret this call made is removed
+// again: nothing is left half-created.
 func (l Locations) Create(ctx context.Context, loc Location) error {
 	defer l.Snapshot.Invalidate()
+	leftover, err := l.claimName(ctx, loc.Name)
+	if err != nil {
+		return err
+	}
 	secret := credentialSecret(l.Velero.Namespace, loc)
 	secrets := l.Kube.CoreV1().Secrets(l.Velero.Namespace)
-	_, err := secrets.Create(ctx, secret, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		// Left behind when the BSL alone was deleted out of band: ours to overwrite, nobody else's.
-		existing, getErr := secrets.Get(ctx, secret.Name, metav1.GetOptions{})
-		if getErr == nil && existing.Labels[ManagedByLabel] == ManagedBy {
-			existing.Data = secret.Data
-			_, err = secrets.Update(ctx, existing, metav1.UpdateOptions{})
-		} else {
-			err = fmt.Errorf("%w (not made by this provider: remove it, or choose another location name)", err)
+	if leftover != nil {
+		leftover.Data, leftover.StringData = secret.Data, nil
+		_, err = secrets.Update(ctx, leftover, metav1.UpdateOptions{})
+	} else {
+		_, err = secrets.Create(ctx, secret, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return l.nameTakenMeanwhile(ctx, &NameTakenError{Namespace: l.Velero.Namespace, Name: loc.Name, Secret: secret.Name, ManagedBy: ManagedBy})
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("create credential secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		return fmt.Errorf("write credential secret %s/%s: %w", secret.Namespace, secret.Name, err)
 	}
 	bsl := &velerov1.BackupStorageLocation{ObjectMeta: metav1.ObjectMeta{
 		Name: loc.Name, Namespace: l.Velero.Namespace, Labels: map[string]string{ManagedByLabel: ManagedBy},
 	}}
 	setSpec(bsl, loc)
-	if _, err := Create(ctx, l.Velero, bsl); err != nil {
-		cleanupErr := l.Kube.CoreV1().Secrets(l.Velero.Namespace).Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{})
-		if cleanupErr != nil && !apierrors.IsNotFound(cleanupErr) {
-			return errors.Join(err, fmt.Errorf("remove credential secret %s again: %w", secret.Name, cleanupErr))
-		}
+	_, err = Create(ctx, l.Velero, bsl)
+	if apierrors.IsAlreadyExists(err) {
+		err = l.nameTakenMeanwhile(ctx, &NameTakenError{Namespace: l.Velero.Namespace, Name: loc.Name})
+	}
+	if err == nil || leftover != nil {
+		return err // a reused Secret stays for the next try: this call did not make it
+	}
+	cleanupErr := secrets.Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{})
+	if cleanupErr != nil && !apierrors.IsNotFound(cleanupErr) {
+		return errors.Join(err, fmt.Errorf("remove credential secret %s again: %w", secret.Name, cleanupErr))
+	}
+	return err
+}
+
+// claimName checks that the location's name is free: no BSL has it, and no Secret has its
+// credential Secret's name but one this provider left behind without a BSL (an earlier Create
+// that failed half-way), which is returned for reuse.
+func (l Locations) claimName(ctx context.Context, name string) (leftover *corev1.Secret, err error) {
+	bsl, err := Get[velerov1.BackupStorageLocation](ctx, l.Velero, name)
+	switch {
+	case err == nil:
+		return nil, &NameTakenError{Namespace: l.Velero.Namespace, Name: name, ManagedBy: bsl.Labels[ManagedByLabel]}
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("read backup storage location %s: %w", name, err)
+	}
+	secretName := CredentialSecretName(name)
+	secret, err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).Get(ctx, secretName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read credential secret %s: %w", secretName, err)
+	case secret.Labels[ManagedByLabel] != ManagedBy:
+		return nil, &NameTakenError{Namespace: l.Velero.Namespace, Name: name, Secret: secretName, ManagedBy: secret.Labels[ManagedByLabel]}
+	}
+	return secret, nil
+}
+
+// nameTakenMeanwhile is the error for a name taken by another writer after claimName looked:
+// what holds it now, or guess when a second look finds nothing in the way.
+func (l Locations) nameTakenMeanwhile(ctx context.Context, guess *NameTakenError) error {
+	if _, err := l.claimName(ctx, guess.Name); err != nil {
 		return err
 	}
-	return nil
+	return guess
 }
 
 // Update rewrites the Secret and the BSL spec in place, keeping labels and annotations others
-// added. A missing Secret is re-created (drift repair).
+// added. A missing Secret is re-created (drift repair); a missing BSL fails before any write.
 func (l Locations) Update(ctx context.Context, loc Location) error {
 	defer l.Snapshot.Invalidate()
+	bsl, err := Get[velerov1.BackupStorageLocation](ctx, l.Velero, loc.Name)
+	if err != nil {
+		return fmt.Errorf("read backup storage location %s: %w", loc.Name, err)
+	}
 	secrets := l.Kube.CoreV1().Secrets(l.Velero.Namespace)
 	want := credentialSecret(l.Velero.Namespace, loc)
 	current, err := secrets.Get(ctx, want.Name, metav1.GetOptions{})
@@ -210,10 +287,6 @@ func (l Locations) Update(ctx context.Context, loc Location) error {
 			return fmt.Errorf("update credential secret %s: %w", want.Name, err)
 		}
 	}
-	bsl, err := Get[velerov1.BackupStorageLocation](ctx, l.Velero, loc.Name)
-	if err != nil {
-		return fmt.Errorf("read backup storage location %s: %w", loc.Name, err)
-	}
 	setSpec(bsl, loc)
 	// Velero validates a location when its generation changes, and the CRD has no status
 	// subresource: clearing the status makes a credentials-only change re-validated at once too.
@@ -225,6 +298,12 @@ func (l Locations) Update(ctx context.Context, loc Location) error {
 // Read returns the location as the cluster holds it. A missing BSL is ErrNotFound; a missing or
 // unreadable Secret leaves the credentials empty, which shows as drift.
 func (l Locations) Read(ctx context.Context, name string) (*Location, *LocationStatus, error) {
+	return l.read(ctx, name, false)
+}
+
+// read is Read; withServerKey also reads, for a location without a credential of its own, the
+// Velero server's key it uses (to read the location's bucket as Velero does, never into state).
+func (l Locations) read(ctx context.Context, name string, withServerKey bool) (*Location, *LocationStatus, error) {
 	var bsl *velerov1.BackupStorageLocation
 	var secret *corev1.Secret
 	found := false
@@ -248,8 +327,13 @@ func (l Locations) Read(ctx context.Context, name string) (*Location, *LocationS
 	loc := locationFromSpec(bsl)
 	ref := bsl.Spec.Credential
 	if ref == nil {
-		// No credential of its own: Velero uses the server's, which `velero install` keeps in
-		// this Secret (mounted as the server's AWS credentials file).
+		// No credential of its own (a location `velero install` made): Velero uses the server's
+		// own key, from DefaultCredentialsSecret. That key is the server's, not the location's: it
+		// is not read into the location (so never into Terraform state: the first update gives
+		// the location a Secret of its own with the configured key).
+		if !withServerKey {
+			return loc, statusOf(bsl), nil
+		}
 		ref = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: DefaultCredentialsSecret}, Key: credentialsKey}
 	}
 	if secret == nil || secret.Name != ref.Name {

@@ -59,7 +59,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 		}
 	})
 
-	t.Run("Create overwrites a Secret this provider left behind", func(t *testing.T) {
+	t.Run("Create reuses a Secret this provider left behind without a BSL", func(t *testing.T) {
 		l, _, _ := newFakeLocations(t)
 		createSecret(t, l, CredentialSecretName("primary"), map[string]string{ManagedByLabel: "terraform-provider-styrmin"}, "stale")
 		loc := fullLocation("primary")
@@ -72,25 +72,109 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 		}
 	})
 
-	t.Run("Create refuses a Secret of the same name made by someone else", func(t *testing.T) {
-		l, _, _ := newFakeLocations(t)
-		createSecret(t, l, CredentialSecretName("primary"), nil, "theirs")
+	t.Run("Create keeps a reused Secret when the BSL cannot be created", func(t *testing.T) {
+		l, _, dyn := newFakeLocations(t)
+		createSecret(t, l, CredentialSecretName("primary"), map[string]string{ManagedByLabel: "terraform-provider-styrmin"}, "stale")
+		forbidBSLCreate(dyn)
 		err := l.Create(ctx, fullLocation("primary"))
-		assertErrorContains(t, err, "create credential secret velero/styrmin-bsl-primary",
-			"already exists", "not made by this provider: remove it, or choose another location name")
-		if string(getSecret(t, l, CredentialSecretName("primary")).Data["cloud"]) != "theirs" {
-			t.Error("someone else's Secret was changed")
+		assertErrorContains(t, err, "create BackupStorageLocation primary:", "RBAC says no")
+		// Not made by this call, so not this call's to remove.
+		getSecret(t, l, CredentialSecretName("primary"))
+	})
+
+	for _, tt := range []struct {
+		name string
+		// bslManagedBy is the existing BSL's managed-by label; secretManagedBy, when set, adds
+		// the credential Secret with that label.
+		bslManagedBy, secretManagedBy string
+		want                          string
+	}{
+		{
+			name:         "made by this provider from another Terraform state",
+			bslManagedBy: ManagedBy, secretManagedBy: ManagedBy,
+			want: `backup storage location "primary" already exists in namespace velero (made by this provider); nothing was changed. ` +
+				`If it is the one this resource should manage (made by another Terraform state, one that was lost, or velero install), ` +
+				`import it: terraform import styrmin_backup_location.<resource> velero/primary. Otherwise choose another name.`,
+		},
+		{
+			name: "made by velero install, without a Secret of the provider's name",
+			want: `backup storage location "primary" already exists in namespace velero (not made by this provider); nothing was changed.`,
+		},
+		{
+			name:         "managed by another tool",
+			bslManagedBy: "Helm", secretManagedBy: "Helm",
+			want: `backup storage location "primary" already exists in namespace velero (managed by Helm); nothing was changed.`,
+		},
+	} {
+		t.Run("Create refuses a name whose BSL exists, changing nothing: "+tt.name, func(t *testing.T) {
+			l, kube, dyn := newFakeLocations(t)
+			existing := &velerov1.BackupStorageLocation{
+				ObjectMeta: metav1.ObjectMeta{Name: "primary"},
+				Spec: velerov1.BackupStorageLocationSpec{Provider: "aws",
+					StorageType: velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{Bucket: "theirs"}}},
+			}
+			if tt.bslManagedBy != "" {
+				existing.Labels = map[string]string{ManagedByLabel: tt.bslManagedBy}
+			}
+			if _, err := Create(ctx, l.Velero, existing); err != nil {
+				t.Fatal(err)
+			}
+			if tt.secretManagedBy != "" {
+				createSecret(t, l, CredentialSecretName("primary"), map[string]string{ManagedByLabel: tt.secretManagedBy}, "theirs")
+			}
+			kube.ClearActions()
+			dyn.ClearActions()
+
+			err := l.Create(ctx, fullLocation("primary"))
+			var taken *NameTakenError
+			if !errors.As(err, &taken) || taken.Name != "primary" || taken.Secret != "" || taken.ManagedBy != tt.bslManagedBy {
+				t.Fatalf("Create = %#v, want a *NameTakenError for the BSL", err)
+			}
+			assertErrorContains(t, err, tt.want, "terraform import styrmin_backup_location.<resource> velero/primary")
+			assertNoWrites(t, kube, dyn)
+			if tt.secretManagedBy != "" && string(getSecret(t, l, CredentialSecretName("primary")).Data["cloud"]) != "theirs" {
+				t.Error("the existing location's Secret was changed")
+			}
+		})
+	}
+
+	t.Run("Create refuses a Secret of the same name made by someone else, changing nothing", func(t *testing.T) {
+		l, kube, dyn := newFakeLocations(t)
+		createSecret(t, l, CredentialSecretName("primary"), nil, "theirs")
+		kube.ClearActions()
+		err := l.Create(ctx, fullLocation("primary"))
+		var taken *NameTakenError
+		if !errors.As(err, &taken) || taken.Secret != "styrmin-bsl-primary" {
+			t.Fatalf("Create = %#v, want a *NameTakenError for the Secret", err)
 		}
-		if _, err := Get[velerov1.BackupStorageLocation](ctx, l.Velero, "primary"); !apierrors.IsNotFound(err) {
-			t.Errorf("the BSL was created anyway: %v", err)
+		assertErrorContains(t, err, `Secret "styrmin-bsl-primary", where location "primary" would keep its credentials, already exists in namespace velero `+
+			`(not made by this provider); nothing was changed. Choose another name, or remove that Secret if nothing uses it.`)
+		assertNoWrites(t, kube, dyn)
+	})
+
+	t.Run("Create refuses a BSL made while it ran, removing the Secret it made", func(t *testing.T) {
+		l, _, dyn := newFakeLocations(t)
+		dyn.PrependReactor("create", "backupstoragelocations", func(k8stesting.Action) (bool, runtime.Object, error) {
+			// Another writer wins the race between the check and the create.
+			theirs := &velerov1.BackupStorageLocation{ObjectMeta: metav1.ObjectMeta{Name: "primary", Namespace: testNamespace}}
+			if err := dyn.Tracker().Add(asUnstructured(t, theirs)); err != nil {
+				t.Error(err)
+			}
+			return true, nil, apierrors.NewAlreadyExists(schema.GroupResource{Group: "velero.io", Resource: "backupstoragelocations"}, "primary")
+		})
+		err := l.Create(ctx, fullLocation("primary"))
+		var taken *NameTakenError
+		if !errors.As(err, &taken) || taken.Secret != "" {
+			t.Fatalf("Create = %#v, want a *NameTakenError for the BSL", err)
+		}
+		if _, err := l.Kube.CoreV1().Secrets(testNamespace).Get(ctx, CredentialSecretName("primary"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the Secret this Create made was left behind: %v", err)
 		}
 	})
 
 	t.Run("Create removes the Secret again when the BSL cannot be created", func(t *testing.T) {
 		l, _, dyn := newFakeLocations(t)
-		dyn.PrependReactor("create", "backupstoragelocations", func(k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "velero.io", Resource: "backupstoragelocations"}, "primary", errors.New("RBAC says no"))
-		})
+		forbidBSLCreate(dyn)
 		err := l.Create(ctx, fullLocation("primary"))
 		assertErrorContains(t, err, "create BackupStorageLocation primary:", "RBAC says no")
 		if _, err := l.Kube.CoreV1().Secrets(testNamespace).Get(ctx, CredentialSecretName("primary"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -155,10 +239,11 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 		}
 	})
 
-	t.Run("Update of a missing BSL fails naming it", func(t *testing.T) {
-		l, _, _ := newFakeLocations(t)
+	t.Run("Update of a missing BSL fails naming it, writing no Secret", func(t *testing.T) {
+		l, kube, dyn := newFakeLocations(t)
 		err := l.Update(ctx, fullLocation("primary"))
 		assertErrorContains(t, err, "read backup storage location primary:", "not found")
+		assertNoWrites(t, kube, dyn)
 	})
 
 	t.Run("Read of a missing BSL is ErrNotFound", func(t *testing.T) {
@@ -182,7 +267,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 		}
 	})
 
-	t.Run("Read of a BSL without a credential of its own uses the server's Secret", func(t *testing.T) {
+	t.Run("Read of a BSL without a credential of its own reads no key: the server's stays out of state", func(t *testing.T) {
 		l, _, _ := newFakeLocations(t)
 		createSecret(t, l, DefaultCredentialsSecret, nil, "[default]\naws_access_key_id=SERVER\naws_secret_access_key=SERVERSECRET\n")
 		if _, err := Create(ctx, l.Velero, &velerov1.BackupStorageLocation{
@@ -193,8 +278,13 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _, err := l.Read(ctx, "default")
-		if err != nil || got.AccessKeyID != "SERVER" || got.SecretAccessKey != "SERVERSECRET" || got.AccessMode != "ReadWrite" {
-			t.Errorf("Read = %+v, %v", got, err)
+		if err != nil || got.AccessKeyID != "" || got.SecretAccessKey != "" || got.AccessMode != "ReadWrite" {
+			t.Errorf("Read = %+v, %v; want the location without the server's key", got, err)
+		}
+		// Reading the location's bucket as Velero does uses the server's key.
+		server, _, err := l.read(ctx, "default", true)
+		if err != nil || server.AccessKeyID != "SERVER" || server.SecretAccessKey != "SERVERSECRET" {
+			t.Errorf("read with the server's key = %+v, %v", server, err)
 		}
 	})
 
@@ -430,6 +520,26 @@ func fullLocation(name string) Location {
 		ForcePathStyle: true, ChecksumAlgorithm: &checksum, CACert: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
 		AccessKeyID: "AKID", SecretAccessKey: "SECRET", Default: true, AccessMode: "ReadWrite",
 		BackupSyncPeriod: &syncPeriod, ValidationFrequency: &validation,
+	}
+}
+
+// forbidBSLCreate makes the API server refuse to create any BSL.
+func forbidBSLCreate(dyn *dynamicfake.FakeDynamicClient) {
+	dyn.PrependReactor("create", "backupstoragelocations", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "velero.io", Resource: "backupstoragelocations"}, "primary", errors.New("RBAC says no"))
+	})
+}
+
+// assertNoWrites checks that neither fake cluster received a create, update, patch or delete.
+func assertNoWrites(t *testing.T, clients ...actionLister) {
+	t.Helper()
+	for _, client := range clients {
+		for _, a := range client.Actions() {
+			switch a.GetVerb() {
+			case "create", "update", "patch", "delete":
+				t.Errorf("unexpected %s of %s", a.GetVerb(), a.GetResource().Resource)
+			}
+		}
 	}
 }
 

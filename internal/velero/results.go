@@ -75,9 +75,10 @@ type Store struct {
 	prefix string
 }
 
-// OpenStore reads the location and its credentials and makes an S3 client for its bucket.
+// OpenStore reads the location and the credentials Velero uses for it (the server's own for a
+// location without any) and makes an S3 client for its bucket.
 func (l Locations) OpenStore(ctx context.Context, location string) (*Store, error) {
-	loc, _, err := l.Read(ctx, location)
+	loc, _, err := l.read(ctx, location, true)
 	if err != nil {
 		return nil, fmt.Errorf("backup storage location %s: %w", location, err)
 	}

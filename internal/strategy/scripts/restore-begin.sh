@@ -4,6 +4,18 @@ missing, damaged or taken with other settings, and define wait_ready. */ -}}
 cd -- "$styrmin_dir" 2>/dev/null || fail "$styrmin_dir does not exist: the backup holds no dump of this component"
 [ -f {{q .Marker}} ] || fail "$styrmin_dir/{{.Marker}} is missing: the dump in this backup never completed; refusing to restore it"
 sha256sum -c -- {{q .Marker}} >&2 || fail "the files in $styrmin_dir do not match {{.Marker}} (see above): the dump is damaged or incomplete; refusing to restore it"
+styrmin_made_for=$(cat -- {{q .Identity}} 2>/dev/null) || styrmin_made_for=
+[ "$styrmin_made_for" = {{q .Backup}} ] || fail "the dump in $styrmin_dir was made for backup '${styrmin_made_for:-(none)}', not for {{.Backup}}, which is being restored; refusing to restore it"
+# The dump must be the one the backup's log recorded for this pod, file by file.
+# shellcheck disable=SC3028 # HOSTNAME is the container runtime's (the pod's name), from the environment
+styrmin_pod=${HOSTNAME:-$(cat /proc/sys/kernel/hostname)}
+case "$styrmin_pod" in
+{{- range .Recorded}}
+{{q .Pod}}) styrmin_recorded={{q .Marker}} ;;
+{{- end}}
+*) fail "backup {{.Backup}} recorded no dump of pod $styrmin_pod in its log; refusing to restore" ;;
+esac
+[ "$(cat -- {{q .Marker}})" = "$styrmin_recorded" ] || fail "the dump in $styrmin_dir is not the one backup {{.Backup}} recorded in its log for pod $styrmin_pod (its marker differs); refusing to restore it"
 # listed FILE: whether the marker vouches for FILE.
 listed() {
 	while read -r _ styrmin_name; do
