@@ -187,11 +187,44 @@ func (r Runner) annotatePods(ctx context.Context, namespace string, plans []*str
 	return nil
 }
 
-// WaitBackup watches the Backup until it reaches a terminal phase.
-func (r Runner) WaitBackup(ctx context.Context, name string) (*velerov1.Backup, error) {
+// Progress is where a backup or restore stands while the provider waits for it.
+type Progress struct {
+	Phase       string
+	Items       int // backed up or restored so far
+	TotalItems  int
+	BytesDone   int64 // of the backup's pod volumes so far (backups only)
+	BytesTotal  int64
+	HooksRun    int // hooks Velero attempted so far (backups only)
+	HooksFailed int
+}
+
+// WaitBackup watches the Backup until it reaches a terminal phase; progress, when not nil, hears
+// where it stands at every change Velero reports.
+func (r Runner) WaitBackup(ctx context.Context, name string, progress func(Progress)) (*velerov1.Backup, error) {
 	return velero.WaitFor(ctx, r.Velero, name, func(b *velerov1.Backup) (bool, error) {
+		if progress != nil {
+			progress(r.backupProgress(ctx, b))
+		}
 		return BackupFinished(b.Status.Phase), nil
 	})
+}
+
+func (r Runner) backupProgress(ctx context.Context, b *velerov1.Backup) Progress {
+	p := Progress{Phase: PhaseOrNew(string(b.Status.Phase))}
+	if b.Status.Progress != nil {
+		p.Items, p.TotalItems = b.Status.Progress.ItemsBackedUp, b.Status.Progress.TotalItems
+	}
+	if hs := b.Status.HookStatus; hs != nil {
+		p.HooksRun, p.HooksFailed = hs.HooksAttempted, hs.HooksFailed
+	}
+	// Best effort: a progress line without bytes is still a progress line.
+	if pvbs, err := velero.List[velerov1.PodVolumeBackup](ctx, r.Velero, velerov1.BackupNameLabel+"="+b.Name); err == nil {
+		for _, pvb := range pvbs {
+			p.BytesDone += pvb.Status.Progress.BytesDone
+			p.BytesTotal += pvb.Status.Progress.TotalBytes
+		}
+	}
+	return p
 }
 
 // BackupFinished reports a terminal phase.
@@ -272,7 +305,7 @@ func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*s
 		problems = r.proveDumps(ctx, b, plans, reports)
 	}
 	if len(problems) > 0 {
-		return reports, &FailedError{Object: "backup " + b.Name, Problems: problems, Reasons: r.backupReasons(ctx, b)}
+		return reports, &FailedError{Kind: "backup", Name: b.Name, Problems: problems, Reasons: r.backupReasons(ctx, b)}
 	}
 	return reports, nil
 }

@@ -20,17 +20,19 @@ func (e *RefusalError) Unwrap() []error { return e.Problems }
 
 // FailedError is a backup or restore that did not do what it must, with Velero's reasons.
 type FailedError struct {
-	Object   string
-	Problems []string
-	Reasons  []string
+	// Kind is "backup" or "restore", Name the Velero object's.
+	Kind, Name string
+	Problems   []string
+	Reasons    []string
 }
 
 func (e *FailedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s failed:\n  - %s", e.Object, strings.Join(e.Problems, "\n  - "))
+	fmt.Fprintf(&b, "%s %s failed:\n  - %s", e.Kind, e.Name, strings.Join(e.Problems, "\n  - "))
 	if len(e.Reasons) > 0 {
 		fmt.Fprintf(&b, "\nVelero's reasons (from its results and log in the bucket):\n  - %s", strings.Join(e.Reasons, "\n  - "))
 	}
+	fmt.Fprintf(&b, "\nMore: velero %[1]s describe %[2]s --details; velero %[1]s logs %[2]s", e.Kind, e.Name)
 	return b.String()
 }
 

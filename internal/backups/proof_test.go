@@ -62,7 +62,8 @@ func TestVerifyBackupProvesDumpsFromTheBackupsLog(t *testing.T) {
 		{
 			name:   "no log at all",
 			backup: hooksRan(testBackup(velerov1.BackupPhaseCompleted)),
-			want:   []string{"the backup's log cannot be read, so its dumps cannot be proven", "NoSuchKey"},
+			want: []string{"the backup's log cannot be read, so its dumps cannot be proven", "NoSuchKey",
+				"More: velero backup describe b1 --details; velero backup logs b1"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

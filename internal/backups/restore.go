@@ -226,9 +226,17 @@ func sameRestore(existing, wanted velerov1.RestoreSpec) bool {
 		equality.Semantic.DeepEqual(existing.Hooks, wanted.Hooks)
 }
 
-// WaitRestore watches the Restore until it reaches a terminal phase.
-func (r Runner) WaitRestore(ctx context.Context, name string) (*velerov1.Restore, error) {
+// WaitRestore watches the Restore until it reaches a terminal phase; progress, when not nil,
+// hears where it stands at every change Velero reports.
+func (r Runner) WaitRestore(ctx context.Context, name string, progress func(Progress)) (*velerov1.Restore, error) {
 	return velero.WaitFor(ctx, r.Velero, name, func(rs *velerov1.Restore) (bool, error) {
+		if progress != nil {
+			p := Progress{Phase: PhaseOrNew(string(rs.Status.Phase))}
+			if rs.Status.Progress != nil {
+				p.Items, p.TotalItems = rs.Status.Progress.ItemsRestored, rs.Status.Progress.TotalItems
+			}
+			progress(p)
+		}
 		return RestoreFinished(rs.Status.Phase), nil
 	})
 }
@@ -308,7 +316,7 @@ func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *R
 		reports = append(reports, report)
 	}
 	if len(problems) > 0 {
-		return reports, &FailedError{Object: "restore " + rs.Name, Problems: problems, Reasons: r.restoreReasons(ctx, rs, plan.Backup.Spec.StorageLocation)}
+		return reports, &FailedError{Kind: "restore", Name: rs.Name, Problems: problems, Reasons: r.restoreReasons(ctx, rs, plan.Backup.Spec.StorageLocation)}
 	}
 	return reports, nil
 }

@@ -370,10 +370,18 @@ func TestStartBackup(t *testing.T) {
 
 func TestWaitBackup(t *testing.T) {
 	env := newTestEnv(t)
-	env.create(t, testBackup(velerov1.BackupPhasePartiallyFailed))
-	got, err := env.runner.WaitBackup(context.Background(), "b1")
+	b := withHooks(testBackup(velerov1.BackupPhasePartiallyFailed), 2, 1)
+	b.Status.Progress = &velerov1.BackupProgress{ItemsBackedUp: 7, TotalItems: 9}
+	env.create(t, b)
+	env.create(t, testPVB("b1-web-0", "b1", "web-0", velerov1.PodVolumeBackupPhaseCompleted, 300, 500))
+	var heard []Progress
+	got, err := env.runner.WaitBackup(context.Background(), "b1", func(p Progress) { heard = append(heard, p) })
 	if err != nil || got.Status.Phase != velerov1.BackupPhasePartiallyFailed {
 		t.Errorf("WaitBackup = %+v, %v; want it to return at once on a terminal phase", got, err)
+	}
+	want := Progress{Phase: "PartiallyFailed", Items: 7, TotalItems: 9, BytesDone: 300, BytesTotal: 500, HooksRun: 2, HooksFailed: 1}
+	if len(heard) != 1 || heard[0] != want {
+		t.Errorf("progress heard %+v, want %+v", heard, want)
 	}
 }
 

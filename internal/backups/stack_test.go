@@ -69,7 +69,7 @@ func TestStackStaleDumpIsNotProven(t *testing.T) {
 		if _, err := runner.StartBackup(ctx, request, plans, podList); err != nil {
 			t.Fatal(err)
 		}
-		b, err := runner.WaitBackup(ctx, name)
+		b, err := runner.WaitBackup(ctx, name, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -120,8 +120,15 @@ func TestAccBackup_interruptedApplyResumes(t *testing.T) {
 				t.Fatalf("the case needs a backup that Velero had not started when the apply was interrupted; state:\n%s", interrupted)
 			}
 
-			if result, err := terraform("apply", "-auto-approve", "-input=false").CombinedOutput(); err != nil {
+			// The resumed wait reports the backup's progress at INFO.
+			resumed := terraform("apply", "-auto-approve", "-input=false")
+			logPath := filepath.Join(t.TempDir(), "provider.log")
+			resumed.Env = append(resumed.Env, "TF_LOG_PROVIDER=INFO", "TF_LOG_PATH="+logPath)
+			if result, err := resumed.CombinedOutput(); err != nil {
 				t.Fatalf("the apply after the interrupt failed: %v\n%s", err, result)
+			}
+			if log, err := os.ReadFile(logPath); err != nil || !regexp.MustCompile(`Velero backup \S+: Completed, \d+ of \d+ items`).Match(log) {
+				t.Errorf("the provider's INFO log (%v) shows no progress of the backup", err)
 			}
 			if n := countBackups(t, stack, app.namespace); n != 1 {
 				t.Fatalf("%d Velero backups of %s after an interrupted and a resumed apply, want exactly 1", n, app.namespace)

@@ -264,7 +264,7 @@ func (o *backupOperation) resume(ctx context.Context, diags *diag.Diagnostics) b
 }
 
 func (o *backupOperation) wait(ctx context.Context) (string, error) {
-	backup, err := o.data.runner().WaitBackup(ctx, o.model.Name.ValueString())
+	backup, err := o.data.runner().WaitBackup(ctx, o.model.Name.ValueString(), logProgress(ctx, "backup", o.model.Name.ValueString()))
 	if backup != nil {
 		o.backup = backup
 		o.model.fromBackup(backup)

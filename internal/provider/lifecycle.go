@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -154,6 +155,24 @@ func finishOperation(ctx context.Context, op operation, m *operationModel, diags
 	}
 	if op.verify(ctx, diags) {
 		m.Verified = types.BoolValue(true)
+	}
+}
+
+// logProgress logs, at INFO (TF_LOG_PROVIDER=INFO shows it), where a Velero backup or restore
+// stands each time that changes while the provider waits for it.
+func logProgress(ctx context.Context, noun, name string) func(backups.Progress) {
+	var last backups.Progress
+	return func(p backups.Progress) {
+		if p == last {
+			return
+		}
+		last = p
+		fields := map[string]any{noun: name, "phase": p.Phase, "items": p.Items, "total_items": p.TotalItems}
+		if noun == "backup" {
+			fields["bytes_done"], fields["bytes_total"] = p.BytesDone, p.BytesTotal
+			fields["hooks_attempted"], fields["hooks_failed"] = p.HooksRun, p.HooksFailed
+		}
+		tflog.Info(ctx, fmt.Sprintf("Velero %s %s: %s, %d of %d items", noun, name, p.Phase, p.Items, p.TotalItems), fields)
 	}
 }
 

@@ -236,7 +236,7 @@ func (o *restoreOperation) resume(ctx context.Context, diags *diag.Diagnostics) 
 }
 
 func (o *restoreOperation) wait(ctx context.Context) (string, error) {
-	restore, err := o.data.runner().WaitRestore(ctx, o.model.Name.ValueString())
+	restore, err := o.data.runner().WaitRestore(ctx, o.model.Name.ValueString(), logProgress(ctx, "restore", o.model.Name.ValueString()))
 	if restore != nil {
 		o.restore = restore
 		o.model.fromRestore(restore)
