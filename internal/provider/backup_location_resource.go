@@ -264,6 +264,13 @@ func (r *backupLocationResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if !r.data.ready(ctx, &resp.Diagnostics) {
 		return
 	}
+	if req.State.Raw.IsNull() && !plan.Name.IsUnknown() {
+		// A name another location holds is refused before the apply too.
+		if err := r.data.locations().CheckName(ctx, plan.Name.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create the backup storage location", err.Error())
+			return
+		}
+	}
 	r.preflight(ctx, plan, &resp.Diagnostics)
 }
 

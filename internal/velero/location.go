@@ -250,6 +250,12 @@ func (l Locations) claimName(ctx context.Context, name string) (leftover *corev1
 	return secret, nil
 }
 
+// CheckName reports, without changing anything, a *NameTakenError when Create would refuse name.
+func (l Locations) CheckName(ctx context.Context, name string) error {
+	_, err := l.claimName(ctx, name)
+	return err
+}
+
 // nameTakenMeanwhile is the error for a name taken by another writer after claimName looked:
 // what holds it now, or guess when a second look finds nothing in the way.
 func (l Locations) nameTakenMeanwhile(ctx context.Context, guess *NameTakenError) error {

@@ -125,6 +125,13 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 			kube.ClearActions()
 			dyn.ClearActions()
 
+			// The plan's check says so first, reading only.
+			if err := l.CheckName(ctx, "primary"); !errors.As(err, new(*NameTakenError)) {
+				t.Errorf("CheckName = %v, want a *NameTakenError", err)
+			}
+			if err := l.CheckName(ctx, "free"); err != nil {
+				t.Errorf("CheckName of a free name = %v", err)
+			}
 			err := l.Create(ctx, fullLocation("primary"))
 			var taken *NameTakenError
 			if !errors.As(err, &taken) || taken.Name != "primary" || taken.Secret != "" || taken.ManagedBy != tt.bslManagedBy {
