@@ -265,8 +265,12 @@ func (r *backupLocationResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	if req.State.Raw.IsNull() && !plan.Name.IsUnknown() {
-		// A name another location holds is refused before the apply too.
-		if err := r.data.locations().CheckName(ctx, plan.Name.ValueString()); err != nil {
+		// A name another tool's location holds (velero install, Helm) is refused before the apply
+		// too. One this provider made is left to the apply: a replacement of a location plans its
+		// create while the old location, deleted first at apply, still exists.
+		var taken *velero.NameTakenError
+		err := r.data.locations().CheckName(ctx, plan.Name.ValueString())
+		if errors.As(err, &taken) && taken.ManagedBy != velero.ManagedBy {
 			resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create the backup storage location", err.Error())
 			return
 		}
