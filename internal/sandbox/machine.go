@@ -50,6 +50,21 @@ func probeMachine(context.Context) (machine, error) {
 	return m, nil
 }
 
+// lockAndProbe takes the machine's lock for the checkout whose .sandbox is dir, then reads what
+// the machine holds: what up, down and unguard decide from, unchanged while they act.
+func lockAndProbe(ctx context.Context, dir string) (machine, func(), error) {
+	release, err := lockMachine(dir)
+	if err != nil {
+		return machine{}, nil, err
+	}
+	m, err := probeMachine(ctx)
+	if err != nil {
+		release()
+		return machine{}, nil, err
+	}
+	return m, release, nil
+}
+
 // owner is the .sandbox directory whose stack holds the machine: the claim's, or for a stack
 // started before claims existed, the one its processes belong to. "" when none does.
 func (m machine) owner() string {

@@ -39,8 +39,9 @@ func guardUp(ctx context.Context) error {
 
 // GuardDown removes the guard routes. Only for a machine where no local stack will run again.
 func GuardDown(ctx context.Context) error {
+	present := guardsPresent(ctx)
 	for _, cidr := range guardRanges {
-		if missingGuard(ctx, cidr) {
+		if !present[cidr] {
 			continue
 		}
 		if _, err := run(ctx, "ip", guardRoute("del", cidr)...); err != nil {
@@ -52,23 +53,26 @@ func GuardDown(ctx context.Context) error {
 
 // MissingGuards lists the stack's ranges that have no guard route.
 func MissingGuards(ctx context.Context) []string {
+	present := guardsPresent(ctx)
 	var missing []string
 	for _, cidr := range guardRanges {
-		if missingGuard(ctx, cidr) {
+		if !present[cidr] {
 			missing = append(missing, cidr)
 		}
 	}
 	return missing
 }
 
-func missingGuard(ctx context.Context, cidr string) bool {
+// guardsPresent reports, by range, which guard routes the main table holds.
+func guardsPresent(ctx context.Context) map[string]bool {
 	out, _ := run(ctx, "ip", "-o", "route", "show", "table", "main", "type", "unreachable")
+	present := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
-		if isGuardRoute(line) && strings.Contains(line, cidr+" ") {
-			return false
+		if f := strings.Fields(line); isGuardRoute(line) {
+			present[f[1]] = true
 		}
 	}
-	return true
+	return present
 }
 
 // isGuardRoute tells a guard route from the other routes of the stack's ranges in `ip route` output.

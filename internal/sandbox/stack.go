@@ -27,12 +27,12 @@ func Up(ctx context.Context, l Layout, out io.Writer) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("the local stack runs a kubelet, containerd and a bridge: run it as root")
 	}
-	release, err := lockMachine(l.Dir)
+	m, release, err := lockAndProbe(ctx, l.Dir)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := l.claimMachine(ctx, out); err != nil {
+	if err := l.claimMachine(m, out); err != nil {
 		return err
 	}
 	if err := ensureHostPackages(ctx, out); err != nil {
@@ -110,13 +110,9 @@ func Up(ctx context.Context, l Layout, out io.Writer) error {
 	return nil
 }
 
-// claimMachine refuses when the machine's stack is another checkout's, and otherwise records that
-// it is this one's.
-func (l Layout) claimMachine(ctx context.Context, out io.Writer) error {
-	m, err := probeMachine(ctx)
-	if err != nil {
-		return err
-	}
+// claimMachine refuses when the machine's stack (m, as found) is another checkout's, and
+// otherwise records that it is this one's.
+func (l Layout) claimMachine(m machine, out io.Writer) error {
 	if err := m.conflict(l.Dir); err != nil {
 		return err
 	}
@@ -247,15 +243,11 @@ type DownOptions struct {
 // claim. Logs, credentials, the build cache and the guard routes stay. When the machine's stack
 // belongs to another checkout, Down touches nothing of it. It is safe to run at any time.
 func Down(ctx context.Context, l Layout, out io.Writer, opts DownOptions) error {
-	release, err := lockMachine(l.Dir)
+	m, release, err := lockAndProbe(ctx, l.Dir)
 	if err != nil {
 		return err
 	}
 	defer release()
-	m, err := probeMachine(ctx)
-	if err != nil {
-		return err
-	}
 	owner := m.owner()
 	switch {
 	case owner == l.Dir:
@@ -471,15 +463,11 @@ func Leftovers(ctx context.Context, l Layout) []string {
 
 // Unguard removes the guard routes, refusing while any local stack is on the machine.
 func Unguard(ctx context.Context, l Layout) error {
-	release, err := lockMachine(l.Dir)
+	m, release, err := lockAndProbe(ctx, l.Dir)
 	if err != nil {
 		return err
 	}
 	defer release()
-	m, err := probeMachine(ctx)
-	if err != nil {
-		return err
-	}
 	if m.owner() != "" || len(m.leftovers()) > 0 {
 		return fmt.Errorf("a local stack is on this machine: the guard routes stay while it is (%v)", m.conflict(""))
 	}
