@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubetest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
 )
 
@@ -76,7 +77,7 @@ func TestVerifyBackupProvesDumpsFromTheBackupsLog(t *testing.T) {
 			}
 			reports, err := env.runner.VerifyBackup(ctx, tc.backup, []*strategy.Plan{plan})
 			if len(tc.want) > 0 {
-				assertErrorContains(t, err, tc.want...)
+				kubetest.ErrorContains(t, err, tc.want...)
 				return
 			}
 			if err != nil {
@@ -124,14 +125,14 @@ func TestPlanRestoreRecordsTheDumpsTheBackupLogged(t *testing.T) {
 		env.create(t, backup)
 		env.bucket.put("backups/b1/b1-logs.gz", dumpLogLine("b1", "db-0", "a"))
 		_, err := env.runner.PlanRestore(ctx, request)
-		assertErrorContains(t, err, `backup "b1" recorded no complete dump of component "db" in pod db-1 in its log`, "restore a backup that styrmin_backup verified")
+		kubetest.ErrorContains(t, err, `backup "b1" recorded no complete dump of component "db" in pod db-1 in its log`, "restore a backup that styrmin_backup verified")
 		assertArgument(t, err, ArgumentBackup)
 	})
 	t.Run("a backup whose log cannot be read is refused", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, backup)
 		_, err := env.runner.PlanRestore(ctx, request)
-		assertErrorContains(t, err, `the log of backup "b1" cannot be read, so the dumps it holds cannot be checked before they are replayed`, "NoSuchKey")
+		kubetest.ErrorContains(t, err, `the log of backup "b1" cannot be read, so the dumps it holds cannot be checked before they are replayed`, "NoSuchKey")
 		assertArgument(t, err, ArgumentBackup)
 	})
 }
@@ -218,14 +219,14 @@ func TestPreflightRefusesWhenTheVeleroServerDoesNotAnswer(t *testing.T) {
 	env := newTestEnv(t, testPod("web-0"))
 	env.serverDown = true
 	_, _, err := env.runner.PlanBackup(ctx, BackupRequest{Name: "b1", Namespace: "app", Location: "primary", Components: []driverspec.Component{testDiskComponent()}})
-	assertErrorContains(t, err, "the Velero server in namespace velero did not answer a ServerStatusRequest within 50ms: it is not running",
+	kubetest.ErrorContains(t, err, "the Velero server in namespace velero did not answer a ServerStatusRequest within 50ms: it is not running",
 		"kubectl -n velero get deployment velero")
 	_, err = env.runner.PlanRestore(ctx, RestoreRequest{Name: "r1", Backup: "b1", TargetNamespace: "app-clone"})
-	assertErrorContains(t, err, "the Velero server in namespace velero did not answer")
-	if n := countActions(env.dyn, "create", "backups") + countActions(env.dyn, "create", "restores"); n != 0 {
+	kubetest.ErrorContains(t, err, "the Velero server in namespace velero did not answer")
+	if n := kubetest.CountActions(env.dyn, "create", "backups") + kubetest.CountActions(env.dyn, "create", "restores"); n != 0 {
 		t.Errorf("%d Velero objects created with no server to run them", n)
 	}
-	if n := countActions(env.dyn, "delete", "serverstatusrequests"); n != 2 {
+	if n := kubetest.CountActions(env.dyn, "delete", "serverstatusrequests"); n != 2 {
 		t.Errorf("%d status requests deleted, want both", n)
 	}
 }
@@ -238,6 +239,6 @@ func TestPreflightRefusesPodsOnANodeWithoutNodeAgent(t *testing.T) {
 	env := newTestEnv(t, away)
 	_, _, err := env.runner.PlanBackup(context.Background(), BackupRequest{Name: "b1", Namespace: "app", Location: "primary",
 		Components: []driverspec.Component{testDiskComponent()}})
-	assertErrorContains(t, err, "component files: no Velero node-agent runs on node node-b, where its pods are", "kubectl -n velero get daemonset node-agent")
+	kubetest.ErrorContains(t, err, "component files: no Velero node-agent runs on node node-b, where its pods are", "kubectl -n velero get daemonset node-agent")
 	assertArgument(t, err, ArgumentComponents)
 }

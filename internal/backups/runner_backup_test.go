@@ -29,6 +29,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubetest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -172,7 +173,7 @@ func TestVerifyBackup(t *testing.T) {
 			if !errors.As(err, &failed) {
 				t.Fatalf("VerifyBackup = %v, want a *FailedError", err)
 			}
-			assertErrorContains(t, err, tt.want...)
+			kubetest.ErrorContains(t, err, tt.want...)
 			if len(reports) != 1 {
 				t.Errorf("reports = %+v, want one per plan even on failure", reports)
 			}
@@ -183,7 +184,7 @@ func TestVerifyBackup(t *testing.T) {
 		env := newTestEnv(t)
 		env.bucket.put("backups/b1/b1-results.gz", resultsWithErrors(maxReasons+5))
 		_, err := env.runner.VerifyBackup(ctx, testBackup(velerov1.BackupPhasePartiallyFailed), nil)
-		assertErrorContains(t, err, fmt.Sprintf("velero: error %d\n", maxReasons-1), "... and 5 more")
+		kubetest.ErrorContains(t, err, fmt.Sprintf("velero: error %d\n", maxReasons-1), "... and 5 more")
 		if strings.Contains(err.Error(), fmt.Sprintf("error %d\n", maxReasons)) {
 			t.Errorf("more than %d reasons quoted:\n%s", maxReasons, err)
 		}
@@ -278,7 +279,7 @@ func TestPlanBackup(t *testing.T) {
 			if !errors.As(err, &refusal) || len(refusal.Problems) != len(tt.want) {
 				t.Fatalf("PlanBackup = %v, want a *RefusalError with %d problems", err, len(tt.want))
 			}
-			assertErrorContains(t, err, tt.want...)
+			kubetest.ErrorContains(t, err, tt.want...)
 			if plans != nil {
 				t.Errorf("plans = %+v on refusal", plans)
 			}
@@ -341,7 +342,7 @@ func TestStartBackup(t *testing.T) {
 		if err != nil || got.Status.Phase != velerov1.BackupPhaseInProgress {
 			t.Errorf("StartBackup = %+v, %v; want the existing backup", got, err)
 		}
-		if n := countActions(env.kube, "patch", "pods"); n != 0 {
+		if n := kubetest.CountActions(env.kube, "patch", "pods"); n != 0 {
 			t.Errorf("%d pod patches: an adopted backup annotates nothing", n)
 		}
 	})
@@ -362,7 +363,7 @@ func TestStartBackup(t *testing.T) {
 			change(existing)
 			env.create(t, existing)
 			_, err := env.runner.StartBackup(ctx, request, []*strategy.Plan{testDiskPlan()}, nil)
-			assertErrorContains(t, err, `a Velero backup named "b1" already exists and is not the backup this resource makes`, "choose another name")
+			kubetest.ErrorContains(t, err, `a Velero backup named "b1" already exists and is not the backup this resource makes`, "choose another name")
 			assertArgument(t, err, ArgumentName)
 		})
 	}
@@ -393,7 +394,7 @@ func TestDeleteBackup(t *testing.T) {
 		if err := env.runner.DeleteBackup(context.Background(), "b1"); err != nil {
 			t.Fatal(err)
 		}
-		if n := countActions(env.dyn, "create", "deletebackuprequests"); n != 0 {
+		if n := kubetest.CountActions(env.dyn, "create", "deletebackuprequests"); n != 0 {
 			t.Errorf("%d DeleteBackupRequests created", n)
 		}
 	})
@@ -433,7 +434,7 @@ func TestDeleteBackup(t *testing.T) {
 			return false, nil, nil
 		})
 		err := env.runner.DeleteBackup(context.Background(), "b1")
-		assertErrorContains(t, err, "the Velero server could not delete backup b1: backup storage location primary is ReadOnly; cannot delete")
+		kubetest.ErrorContains(t, err, "the Velero server could not delete backup b1: backup storage location primary is ReadOnly; cannot delete")
 	})
 
 	t.Run("a first read the API server refuses fails before any request is made", func(t *testing.T) {
@@ -445,8 +446,8 @@ func TestDeleteBackup(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		err := env.runner.DeleteBackup(ctx, "b1")
-		assertErrorContains(t, err, "read backup b1:", "RBAC says no")
-		if n := countActions(env.dyn, "create", "deletebackuprequests"); n != 0 {
+		kubetest.ErrorContains(t, err, "read backup b1:", "RBAC says no")
+		if n := kubetest.CountActions(env.dyn, "create", "deletebackuprequests"); n != 0 {
 			t.Errorf("%d DeleteBackupRequests created", n)
 		}
 	})
@@ -472,7 +473,7 @@ func TestDeleteBackup(t *testing.T) {
 			if errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("DeleteBackup = %v, want the read's error before the deadline", err)
 			}
-			assertErrorContains(t, err, "RBAC says no")
+			kubetest.ErrorContains(t, err, "RBAC says no")
 		})
 	}
 
@@ -501,7 +502,7 @@ func TestDeleteBackup(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("DeleteBackup = %v, want context.DeadlineExceeded", err)
 		}
-		assertErrorContains(t, err, "backup b1 is still there after the delete timeout: context deadline exceeded")
+		kubetest.ErrorContains(t, err, "backup b1 is still there after the delete timeout: context deadline exceeded")
 	})
 }
 
@@ -527,8 +528,8 @@ func TestWaitForBackupWithoutSyncWait(t *testing.T) {
 	t.Run("a backup that does not exist is reported after one read", func(t *testing.T) {
 		env, runner := newRunner(t)
 		_, err := runner.waitForBackup(context.Background(), "b1", 0)
-		assertErrorContains(t, err, `no backup "b1" in namespace velero after waiting 0s for Velero's backup sync`)
-		if n := countActions(env.dyn, "get", "backups"); n != 1 {
+		kubetest.ErrorContains(t, err, `no backup "b1" in namespace velero after waiting 0s for Velero's backup sync`)
+		if n := kubetest.CountActions(env.dyn, "get", "backups"); n != 1 {
 			t.Errorf("%d reads, want 1", n)
 		}
 	})
@@ -820,30 +821,6 @@ func (b *testBucket) requestCount() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.requests
-}
-
-type actionRecorder interface{ Actions() []k8stesting.Action }
-
-func countActions(client actionRecorder, verb, resource string) int {
-	n := 0
-	for _, a := range client.Actions() {
-		if a.GetVerb() == verb && a.GetResource().Resource == resource {
-			n++
-		}
-	}
-	return n
-}
-
-func assertErrorContains(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("error = nil, want one containing %q", fragments)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(err.Error(), f) {
-			t.Errorf("error does not contain %q:\n%s", f, err)
-		}
-	}
 }
 
 // createdObject is the object a create action carries, nil for any other action.

@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubetest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -162,7 +163,7 @@ func TestPlanRestore(t *testing.T) {
 				tt.request(&req)
 			}
 			plan, err := env.runner.PlanRestore(ctx, req)
-			assertErrorContains(t, err, tt.want...)
+			kubetest.ErrorContains(t, err, tt.want...)
 			if plan != nil {
 				t.Errorf("plan = %+v on refusal", plan)
 			}
@@ -172,7 +173,7 @@ func TestPlanRestore(t *testing.T) {
 					t.Errorf("error %v does not point at argument %q", err, tt.argument)
 				}
 			}
-			if n := countActions(env.dyn, "create", "restores"); n != 0 {
+			if n := kubetest.CountActions(env.dyn, "create", "restores"); n != 0 {
 				t.Errorf("%d restores created by a refused preflight", n)
 			}
 		})
@@ -247,7 +248,7 @@ func TestStartRestore(t *testing.T) {
 			change(existing)
 			env.create(t, existing)
 			_, err := env.runner.StartRestore(ctx, request, plan)
-			assertErrorContains(t, err, `a Velero restore named "r1" already exists and is not the restore this resource makes`, "choose another name")
+			kubetest.ErrorContains(t, err, `a Velero restore named "r1" already exists and is not the restore this resource makes`, "choose another name")
 			assertArgument(t, err, ArgumentName)
 		})
 	}
@@ -363,7 +364,7 @@ func TestVerifyRestore(t *testing.T) {
 			if !errors.As(err, &failed) {
 				t.Fatalf("VerifyRestore = %v, want a *FailedError", err)
 			}
-			assertErrorContains(t, err, tt.want...)
+			kubetest.ErrorContains(t, err, tt.want...)
 		})
 	}
 }

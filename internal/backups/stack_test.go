@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubetest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -86,8 +87,8 @@ func TestStackStaleDumpIsNotProven(t *testing.T) {
 	}
 	psql("insert into items select from generate_series(1, 777)")
 	err = backup(ns + "-second")
-	assertErrorContains(t, err, "component postgres: pod "+pod+" reported no complete dump for this backup in its log")
+	kubetest.ErrorContains(t, err, "component postgres: pod "+pod+" reported no complete dump for this backup in its log")
 
 	_, err = runner.PlanRestore(ctx, RestoreRequest{Name: ns + "-restore", Backup: ns + "-second", TargetNamespace: ns + "-clone", Components: components})
-	assertErrorContains(t, err, `backup "`+ns+`-second" recorded no complete dump of component "postgres" in pod `+pod)
+	kubetest.ErrorContains(t, err, `backup "`+ns+`-second" recorded no complete dump of component "postgres" in pod `+pod)
 }

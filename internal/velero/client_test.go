@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubetest"
 )
 
 const testNamespace = "velero"
@@ -48,7 +50,7 @@ func TestGenericCRUD(t *testing.T) {
 	t.Run("Create of an existing name names the kind and the object", func(t *testing.T) {
 		c, _ := newFakeClient(t, backup(""))
 		_, err := Create(ctx, c, backup(""))
-		assertErrorContains(t, err, "create Backup b1:", "already exists")
+		kubetest.ErrorContains(t, err, "create Backup b1:", "already exists")
 		if !apierrors.IsAlreadyExists(err) {
 			t.Errorf("the API error is not kept in the chain: %v", err)
 		}
@@ -107,7 +109,7 @@ func TestGenericCRUD(t *testing.T) {
 	t.Run("Update of a missing object names the kind and the object", func(t *testing.T) {
 		c, _ := newFakeClient(t)
 		_, err := Update(ctx, c, &velerov1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r1"}})
-		assertErrorContains(t, err, "update Restore r1:", "not found")
+		kubetest.ErrorContains(t, err, "update Restore r1:", "not found")
 	})
 
 	t.Run("Delete removes the object; a second Delete is NotFound", func(t *testing.T) {
@@ -167,7 +169,7 @@ func TestWaitFor(t *testing.T) {
 			t.Fatalf("WaitFor = %v, %v", r.obj, r.err)
 		}
 		// Listed again before the second watch, so a change made between the two is not missed.
-		if n := countActions(dyn, "list", "backups"); n != 2 {
+		if n := kubetest.CountActions(dyn, "list", "backups"); n != 2 {
 			t.Errorf("%d lists, want 2 (one per watch)", n)
 		}
 	})
@@ -206,7 +208,7 @@ func TestWaitFor(t *testing.T) {
 		if !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("WaitFor = %v, want context.Canceled", r.err)
 		}
-		assertErrorContains(t, r.err, "waiting for Backup velero/b1: context canceled")
+		kubetest.ErrorContains(t, r.err, "waiting for Backup velero/b1: context canceled")
 		if !w.IsStopped() {
 			t.Error("the watch was not stopped")
 		}
@@ -218,14 +220,14 @@ func TestWaitFor(t *testing.T) {
 		result := waitInBackground(c, completed)
 		nextWatch(t, watches).Delete(asUnstructured(t, backup(velerov1.BackupPhaseInProgress)))
 		r := receive(t, result)
-		assertErrorContains(t, r.err, "Backup velero/b1 was deleted while waiting for it")
+		kubetest.ErrorContains(t, r.err, "Backup velero/b1 was deleted while waiting for it")
 	})
 
 	t.Run("an object that is already gone is reported as deleted", func(t *testing.T) {
 		c, dyn := newFakeClient(t)
 		watches := serveWatches(dyn, "backups")
 		_, err := WaitFor(context.Background(), c, "b1", completed)
-		assertErrorContains(t, err, "Backup velero/b1 was deleted while waiting for it")
+		kubetest.ErrorContains(t, err, "Backup velero/b1 was deleted while waiting for it")
 		if n := len(watches); n != 0 {
 			t.Errorf("%d watches opened, want none", n)
 		}
@@ -259,7 +261,7 @@ func TestWaitFor(t *testing.T) {
 				t.Fatalf("WaitFor = %v, want context.DeadlineExceeded", err)
 			}
 			// 1+2+4+8 ms, then 16 ms apart: about 20 lists in 300 ms (thousands without a delay).
-			if n := countActions(dyn, "list", "backups"); n < 3 || n > 40 {
+			if n := kubetest.CountActions(dyn, "list", "backups"); n < 3 || n > 40 {
 				t.Errorf("%d lists in 300 ms, want between 3 and 40", n)
 			}
 		})
@@ -401,29 +403,4 @@ func asUnstructured[T Object](t *testing.T, obj *T) *unstructured.Unstructured {
 		t.Fatal(err)
 	}
 	return u
-}
-
-type actionLister interface{ Actions() []k8stesting.Action }
-
-// countActions counts the requests of one verb on one resource a fake client received.
-func countActions(client actionLister, verb, resource string) int {
-	n := 0
-	for _, a := range client.Actions() {
-		if a.GetVerb() == verb && a.GetResource().Resource == resource {
-			n++
-		}
-	}
-	return n
-}
-
-func assertErrorContains(t *testing.T, err error, fragments ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("error = nil, want one containing %q", fragments)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(err.Error(), f) {
-			t.Errorf("error does not contain %q:\n%s", f, err)
-		}
-	}
 }

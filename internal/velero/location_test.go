@@ -17,6 +17,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubetest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/objectstore"
 )
 
@@ -77,7 +78,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 		createSecret(t, l, CredentialSecretName("primary"), map[string]string{ManagedByLabel: "terraform-provider-styrmin"}, "stale")
 		forbidBSLCreate(dyn)
 		err := l.Create(ctx, fullLocation("primary"))
-		assertErrorContains(t, err, "create BackupStorageLocation primary:", "RBAC says no")
+		kubetest.ErrorContains(t, err, "create BackupStorageLocation primary:", "RBAC says no")
 		// Not made by this call, so not this call's to remove.
 		getSecret(t, l, CredentialSecretName("primary"))
 	})
@@ -137,7 +138,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 			if !errors.As(err, &taken) || taken.Name != "primary" || taken.Secret != "" || taken.ManagedBy != tt.bslManagedBy {
 				t.Fatalf("Create = %#v, want a *NameTakenError for the BSL", err)
 			}
-			assertErrorContains(t, err, tt.want, "terraform import styrmin_backup_location.<resource> velero/primary")
+			kubetest.ErrorContains(t, err, tt.want, "terraform import styrmin_backup_location.<resource> velero/primary")
 			assertNoWrites(t, kube, dyn)
 			if tt.secretManagedBy != "" && string(getSecret(t, l, CredentialSecretName("primary")).Data["cloud"]) != "theirs" {
 				t.Error("the existing location's Secret was changed")
@@ -154,7 +155,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 		if !errors.As(err, &taken) || taken.Secret != "styrmin-bsl-primary" {
 			t.Fatalf("Create = %#v, want a *NameTakenError for the Secret", err)
 		}
-		assertErrorContains(t, err, `Secret "styrmin-bsl-primary", where location "primary" would keep its credentials, already exists in namespace velero `+
+		kubetest.ErrorContains(t, err, `Secret "styrmin-bsl-primary", where location "primary" would keep its credentials, already exists in namespace velero `+
 			`(not made by this provider); nothing was changed. Choose another name, or remove that Secret if nothing uses it.`)
 		assertNoWrites(t, kube, dyn)
 	})
@@ -183,7 +184,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 		l, _, dyn := newFakeLocations(t)
 		forbidBSLCreate(dyn)
 		err := l.Create(ctx, fullLocation("primary"))
-		assertErrorContains(t, err, "create BackupStorageLocation primary:", "RBAC says no")
+		kubetest.ErrorContains(t, err, "create BackupStorageLocation primary:", "RBAC says no")
 		if _, err := l.Kube.CoreV1().Secrets(testNamespace).Get(ctx, CredentialSecretName("primary"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("the Secret was left behind: %v", err)
 		}
@@ -249,7 +250,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 	t.Run("Update of a missing BSL fails naming it, writing no Secret", func(t *testing.T) {
 		l, kube, dyn := newFakeLocations(t)
 		err := l.Update(ctx, fullLocation("primary"))
-		assertErrorContains(t, err, "read backup storage location primary:", "not found")
+		kubetest.ErrorContains(t, err, "read backup storage location primary:", "not found")
 		assertNoWrites(t, kube, dyn)
 	})
 
@@ -348,8 +349,8 @@ func TestLocationsSnapshot(t *testing.T) {
 			}
 		}
 		counts := map[string]int{
-			"list BSLs": countActions(dyn, "list", "backupstoragelocations"), "get BSLs": countActions(dyn, "get", "backupstoragelocations"),
-			"list Secrets": countActions(kube, "list", "secrets"), "get Secrets": countActions(kube, "get", "secrets"),
+			"list BSLs": kubetest.CountActions(dyn, "list", "backupstoragelocations"), "get BSLs": kubetest.CountActions(dyn, "get", "backupstoragelocations"),
+			"list Secrets": kubetest.CountActions(kube, "list", "secrets"), "get Secrets": kubetest.CountActions(kube, "get", "secrets"),
 		}
 		if diff := cmp.Diff(map[string]int{"list BSLs": 1, "get BSLs": 0, "list Secrets": 1, "get Secrets": 0}, counts); diff != "" {
 			t.Errorf("requests (-want +got):\n%s", diff)
@@ -386,7 +387,7 @@ func TestLocationsSnapshot(t *testing.T) {
 		if _, _, err := l.Read(ctx, "b"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Read after Delete = %v, want ErrNotFound", err)
 		}
-		if n := countActions(dyn, "list", "backupstoragelocations"); n != 3 {
+		if n := kubetest.CountActions(dyn, "list", "backupstoragelocations"); n != 3 {
 			t.Errorf("%d lists of BSLs, want 3 (one per snapshot)", n)
 		}
 	})
@@ -405,7 +406,7 @@ func TestLocationsSnapshot(t *testing.T) {
 		if _, _, err := l.Read(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Read nope = %v, want ErrNotFound", err)
 		}
-		if n := countActions(dyn, "list", "backupstoragelocations"); n != 1 {
+		if n := kubetest.CountActions(dyn, "list", "backupstoragelocations"); n != 1 {
 			t.Errorf("%d lists of BSLs, want 1: a miss is a get, not a new list", n)
 		}
 	})
@@ -421,7 +422,7 @@ func TestLocationsSnapshot(t *testing.T) {
 		if got := readKey(t, l, "a"); got != "AKID" {
 			t.Errorf("Read a: key %q", got)
 		}
-		if n := countActions(kube, "get", "secrets"); n != 1 {
+		if n := kubetest.CountActions(kube, "get", "secrets"); n != 1 {
 			t.Errorf("%d gets of Secrets, want 1", n)
 		}
 	})
@@ -456,7 +457,7 @@ func TestWaitAvailable(t *testing.T) {
 		if !errors.As(err, &unavailable) {
 			t.Fatalf("WaitAvailable = %v, want *UnavailableError", err)
 		}
-		assertErrorContains(t, err, `Velero reports backup storage location "primary" Unavailable: NoSuchBucket: the bucket does not exist`)
+		kubetest.ErrorContains(t, err, `Velero reports backup storage location "primary" Unavailable: NoSuchBucket: the bucket does not exist`)
 		if status == nil || status.Phase != "Unavailable" {
 			t.Errorf("status = %+v", status)
 		}
@@ -538,7 +539,7 @@ func forbidBSLCreate(dyn *dynamicfake.FakeDynamicClient) {
 }
 
 // assertNoWrites checks that neither fake cluster received a create, update, patch or delete.
-func assertNoWrites(t *testing.T, clients ...actionLister) {
+func assertNoWrites(t *testing.T, clients ...kubetest.Recorder) {
 	t.Helper()
 	for _, client := range clients {
 		for _, a := range client.Actions() {

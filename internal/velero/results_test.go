@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubetest"
 )
 
 func TestStore(t *testing.T) {
@@ -65,25 +67,25 @@ func TestStore(t *testing.T) {
 	t.Run("a missing file names the object looked for", func(t *testing.T) {
 		store := openFakeStore(t, newFakeBucket(t, nil))
 		_, err := store.Results(ctx, RestoreResultsKey("r1"))
-		assertErrorContains(t, err, "read s3://backups/env/a/restores/r1/restore-r1-results.gz:", "NoSuchKey")
+		kubetest.ErrorContains(t, err, "read s3://backups/env/a/restores/r1/restore-r1-results.gz:", "NoSuchKey")
 	})
 
 	t.Run("a file that is not gzipped names the object", func(t *testing.T) {
 		store := openFakeStore(t, newFakeBucket(t, map[string][]byte{"env/a/backups/b1/b1-logs.gz": []byte("plain text")}))
 		_, err := store.LogLines(ctx, BackupLogKey("b1"), func(string) bool { return true }, 10)
-		assertErrorContains(t, err, "read s3://backups/env/a/backups/b1/b1-logs.gz:", "gzip: invalid header")
+		kubetest.ErrorContains(t, err, "read s3://backups/env/a/backups/b1/b1-logs.gz:", "gzip: invalid header")
 	})
 
 	t.Run("a results file that is not JSON names the key", func(t *testing.T) {
 		store := openFakeStore(t, newFakeBucket(t, map[string][]byte{"env/a/backups/b1/b1-results.gz": gzipped(t, "<html>")}))
 		_, err := store.Results(ctx, BackupResultsKey("b1"))
-		assertErrorContains(t, err, "decode backups/b1/b1-results.gz:")
+		kubetest.ErrorContains(t, err, "decode backups/b1/b1-results.gz:")
 	})
 
 	t.Run("OpenStore of a missing location names it", func(t *testing.T) {
 		l, _, _ := newFakeLocations(t)
 		_, err := l.OpenStore(ctx, "nope")
-		assertErrorContains(t, err, "backup storage location nope: not found")
+		kubetest.ErrorContains(t, err, "backup storage location nope: not found")
 	})
 }
 
