@@ -3,6 +3,7 @@ package backups
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -86,6 +87,12 @@ func (r Runner) checkLocation(ctx context.Context, name string) error {
 	}
 	if bsl.Spec.AccessMode == velerov1.BackupStorageLocationAccessModeReadOnly {
 		return argumentError(ArgumentLocation, "backup storage location %q is ReadOnly: back up to a ReadWrite location", name)
+	}
+	// Velero's status can be a minute old; and the provider reads the backup's log from the
+	// bucket to prove it.
+	if err := r.Locations.CheckStore(ctx, name); err != nil {
+		return argumentError(ArgumentLocation, "the bucket of backup storage location %q cannot be read from where Terraform runs "+
+			"(the provider reads each backup's log there to prove it): %v", name, err)
 	}
 	return nil
 }
@@ -369,6 +376,35 @@ func (r Runner) proveDumps(ctx context.Context, b *velerov1.Backup, plans []*str
 		}
 	}
 	return problems
+}
+
+// MissingFiles returns, as *velero.MissingError, those files of backup b that its location's
+// bucket no longer holds: the ones Velero restores it from (its metadata and contents) and the
+// one that proves its dumps (its log).
+func (r Runner) MissingFiles(ctx context.Context, b *velerov1.Backup) ([]error, error) {
+	return r.missingFiles(ctx, b, velero.BackupLogKey(b.Name))
+}
+
+func (r Runner) missingFiles(ctx context.Context, b *velerov1.Backup, more ...string) ([]error, error) {
+	store, err := r.Locations.OpenStore(ctx, b.Spec.StorageLocation)
+	if err != nil {
+		return nil, err
+	}
+	return store.Missing(ctx, append([]string{velero.BackupMetadataKey(b.Name), velero.BackupContentsKey(b.Name)}, more...)...)
+}
+
+// checkFiles refuses a restore from a backup whose files are gone from the bucket, or whose
+// bucket cannot be read from here. (The log, which only database components need, is read
+// when their dumps are checked.)
+func (r Runner) checkFiles(ctx context.Context, b *velerov1.Backup) error {
+	missing, err := r.missingFiles(ctx, b)
+	if err != nil {
+		return argumentError(ArgumentBackup, "the files of backup %q cannot be checked before the restore: %v", b.Name, err)
+	}
+	if len(missing) > 0 {
+		return argumentError(ArgumentBackup, "backup %q cannot be restored: %v; restore another backup", b.Name, errors.Join(missing...))
+	}
+	return nil
 }
 
 func mergeList(current string, add []string) string {

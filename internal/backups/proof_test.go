@@ -63,7 +63,7 @@ func TestVerifyBackupProvesDumpsFromTheBackupsLog(t *testing.T) {
 		{
 			name:   "no log at all",
 			backup: hooksRan(testBackup(velerov1.BackupPhaseCompleted)),
-			want: []string{"the backup's log cannot be read, so its dumps cannot be proven", "NoSuchKey",
+			want: []string{"the backup's log cannot be read, so its dumps cannot be proven", "b1-logs.gz is gone from the bucket",
 				"More: velero backup describe b1 --details; velero backup logs b1"},
 		},
 	} {
@@ -132,7 +132,7 @@ func TestPlanRestoreRecordsTheDumpsTheBackupLogged(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, backup)
 		_, err := env.runner.PlanRestore(ctx, request)
-		kubetest.ErrorContains(t, err, `the log of backup "b1" cannot be read, so the dumps it holds cannot be checked before they are replayed`, "NoSuchKey")
+		kubetest.ErrorContains(t, err, `the log of backup "b1" cannot be read, so the dumps it holds cannot be checked before they are replayed`, "b1-logs.gz is gone from the bucket")
 		assertArgument(t, err, ArgumentBackup)
 	})
 }

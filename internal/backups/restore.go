@@ -64,6 +64,9 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 	if backup.Status.Phase != velerov1.BackupPhaseCompleted {
 		return nil, argumentError(ArgumentBackup, "backup %q is %s, not Completed: restore from a complete backup", backup.Name, PhaseOrNew(string(backup.Status.Phase)))
 	}
+	if err := r.checkFiles(ctx, backup); err != nil {
+		return nil, err
+	}
 	source := req.SourceNamespace
 	if source == "" {
 		if len(backup.Spec.IncludedNamespaces) != 1 {

@@ -131,7 +131,7 @@ func TestVerifyBackup(t *testing.T) {
 			pvbs:   allCaptured(),
 			want: []string{
 				"Velero finished the backup as Failed (0 errors, 0 warnings)",
-				"(results file not readable: read s3://velero-backups/cluster-a/backups/b1/b1-results.gz:", "NoSuchKey",
+				"(results file not readable: s3://velero-backups/cluster-a/backups/b1/b1-results.gz is gone from the bucket",
 			},
 		},
 		{
@@ -260,6 +260,16 @@ func TestPlanBackup(t *testing.T) {
 			want: []string{`"primary" is ReadOnly`, `component "files": identifier.label: selector app=web matches no pod`},
 		},
 	}
+	t.Run("refuses a location whose bucket cannot be reached from here, naming the endpoint", func(t *testing.T) {
+		env := newTestEnv(t, testPod("web-0"))
+		env.bucket.Close() // Velero still says Available: its last validation was before
+		_, _, err := env.runner.PlanBackup(ctx, request)
+		kubetest.ErrorContains(t, err, `the bucket of backup storage location "primary" cannot be read from where Terraform runs`,
+			"Nothing accepts connections at "+strings.TrimPrefix(env.bucket.URL, "http://"))
+		if n := kubetest.CountActions(env.dyn, "create", "backups"); n != 0 {
+			t.Errorf("%d backups created", n)
+		}
+	})
 	for _, tt := range tests {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
 			env := newTestEnv(t, tt.pods...)
@@ -621,6 +631,10 @@ func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
 		t.Fatal(err)
 	}
 	env.changeLocation(t, func(b *velerov1.BackupStorageLocation) { b.Status.Phase = velerov1.BackupStorageLocationPhaseAvailable })
+	// The files every backup "b1" in the bucket has.
+	for _, key := range []string{velero.BackupMetadataKey("b1"), velero.BackupContentsKey("b1")} {
+		env.bucket.put(key, "")
+	}
 	env.dyn.ClearActions()
 	env.kube.ClearActions()
 	return env
@@ -776,7 +790,8 @@ func resultsWithErrors(n int) string {
 }
 
 // testBucket is the bucket "velero-backups" behind location "primary" (prefix "cluster-a"): it
-// answers S3 path-style GetObject with gzipped files, or NoSuchKey.
+// answers S3 path-style GetObject with gzipped files, or NoSuchKey, and HeadBucket and
+// HeadObject with 200 or 404.
 type testBucket struct {
 	*httptest.Server
 
@@ -793,6 +808,14 @@ func newTestBucket(t *testing.T) *testBucket {
 		b.requests++
 		body, ok := b.objects[r.URL.Path]
 		b.mu.Unlock()
+		if r.Method == http.MethodHead { // HeadBucket, HeadObject: a status, no body
+			if ok || strings.Trim(r.URL.Path, "/") == "velero-backups" {
+				w.WriteHeader(http.StatusOK)
+			} else {
+				w.WriteHeader(http.StatusNotFound)
+			}
+			return
+		}
 		if r.Method != http.MethodGet || !ok {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusNotFound)
@@ -815,6 +838,13 @@ func (b *testBucket) put(key, content string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.objects["/velero-backups/cluster-a/"+key] = buf.Bytes()
+}
+
+// remove deletes key (relative to the location's prefix), as someone cleaning the bucket by hand.
+func (b *testBucket) remove(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.objects, "/velero-backups/cluster-a/"+key)
 }
 
 func (b *testBucket) requestCount() int {

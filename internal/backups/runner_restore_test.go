@@ -50,6 +50,17 @@ func TestPlanRestore(t *testing.T) {
 		}
 	})
 
+	t.Run("refuses a backup whose files are gone from the bucket, naming them", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, recordedBackup())
+		env.bucket.remove(velero.BackupContentsKey("b1"))
+		_, err := env.runner.PlanRestore(ctx, request())
+		kubetest.ErrorContains(t, err, `backup "b1" cannot be restored: s3://velero-backups/cluster-a/backups/b1/b1.tar.gz is gone from the bucket`)
+		if n := kubetest.CountActions(env.dyn, "create", "restores"); n != 0 {
+			t.Errorf("%d restores created", n)
+		}
+	})
+
 	t.Run("waits for backup sync to bring the backup in", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, recordedBackup())

@@ -40,6 +40,16 @@ func Preflight(ctx context.Context, loc Location) error {
 	return preflight(ctx, client, loc)
 }
 
+// Reachable checks what using an existing location needs from here: the endpoint answers, the
+// credentials are accepted and the bucket may be listed. A failed check returns a *CheckError.
+func Reachable(ctx context.Context, loc Location) error {
+	client, err := NewClient(loc, nil)
+	if err != nil {
+		return err
+	}
+	return bucketCheck{client: client, loc: loc, bucket: strings.Trim(loc.Bucket, "/"), root: rootPrefix(loc.Prefix)}.bucketUsable(ctx)
+}
+
 func preflight(ctx context.Context, client *s3.Client, loc Location) error {
 	check := bucketCheck{client: client, loc: loc, bucket: strings.Trim(loc.Bucket, "/"), root: rootPrefix(loc.Prefix)}
 	if err := check.bucketUsable(ctx); err != nil {

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -314,12 +316,31 @@ func (r *backupResource) Read(ctx context.Context, req resource.ReadRequest, res
 		return
 	}
 	state.fromBackup(backup)
+	if state.Verified.ValueBool() {
+		r.checkFiles(ctx, &state, backup, &resp.Diagnostics)
+	}
 	if state.Name.IsNull() { // import
 		state.Name = types.StringValue(backup.Name)
 		state.ID = types.StringValue(backup.Name)
 		state.fromImport(ctx, backup, &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// checkFiles looks, at refresh, whether the bucket still holds a verified backup's files: one
+// deleted there (by hand, or a lifecycle rule) is no longer proven, and the next plan replaces it.
+// A bucket that cannot be read from here only warns: refresh must not fail on it.
+func (r *backupResource) checkFiles(ctx context.Context, state *backupModel, backup *velerov1.Backup, diags *diag.Diagnostics) {
+	missing, err := r.data.runner().MissingFiles(ctx, backup)
+	switch {
+	case err != nil:
+		diags.AddWarning("Cannot check the backup's files in the bucket",
+			fmt.Sprintf("Whether the bucket still holds backup %q is unknown: %v", backup.Name, err))
+	case len(missing) > 0:
+		state.Verified = types.BoolValue(false)
+		diags.AddWarning("The backup's files are gone from the bucket",
+			fmt.Sprintf("Backup %q can no longer be restored: %v. The plan replaces it with a new backup.", backup.Name, errors.Join(missing...)))
+	}
 }
 
 func (r *backupResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -111,7 +111,7 @@ func createOperation[M any, PM operationResource[M]](ctx context.Context, req re
 	if resp.Diagnostics.HasError() || !m.WaitForCompletion.ValueBool() {
 		return
 	}
-	finishOperation(ctx, op, m, &resp.Diagnostics)
+	finishOperation(ctx, op, m, &resp.Diagnostics, resp.Private)
 	save()
 }
 
@@ -144,18 +144,37 @@ func updateOperation[M any, PM operationResource[M]](ctx context.Context, req re
 	if !op.resume(ctx, &resp.Diagnostics) {
 		return
 	}
-	finishOperation(ctx, op, m, &resp.Diagnostics)
+	finishOperation(ctx, op, m, &resp.Diagnostics, resp.Private)
 	save()
 }
 
-func finishOperation(ctx context.Context, op operation, m *operationModel, diags *diag.Diagnostics) {
+// verificationInterrupted, a key of the resource's private state, marks an object whose
+// verification an interrupt stopped: the next plan resumes verifying it instead of replacing it.
+const verificationInterrupted = "verification_interrupted"
+
+// privateState is the resource's private state in a Create or Update response.
+type privateState interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func finishOperation(ctx context.Context, op operation, m *operationModel, diags *diag.Diagnostics, private privateState) {
 	phase, err := op.wait(ctx)
 	if !waitSucceeded(diags, op.noun(), m.Name.ValueString(), phase, err) {
 		return
 	}
-	if op.verify(ctx, diags) {
-		m.Verified = types.BoolValue(true)
+	var verifyDiags diag.Diagnostics
+	verified := op.verify(ctx, &verifyDiags)
+	if !verified && errors.Is(ctx.Err(), context.Canceled) {
+		// What failed was the interrupt, not the object: no error, so no taint.
+		diags.AddWarning("Stopped verifying the "+op.noun(),
+			fmt.Sprintf("Velero finished %s %q, and its verification was interrupted. The next apply verifies it (no second %s is made).",
+				op.noun(), m.Name.ValueString(), op.noun()))
+		diags.Append(private.SetKey(ctx, verificationInterrupted, []byte("true"))...)
+		return
 	}
+	diags.Append(verifyDiags...)
+	diags.Append(private.SetKey(ctx, verificationInterrupted, nil)...)
+	m.Verified = types.BoolValue(verified)
 }
 
 // logProgress logs, at INFO (TF_LOG_PROVIDER=INFO shows it), where a Velero backup or restore
@@ -176,10 +195,11 @@ func logProgress(ctx context.Context, noun, name string) func(backups.Progress) 
 	}
 }
 
-// planResume makes the plan of a resource whose wait was interrupted an update that resumes it:
-// its results (the shared ones and those given) become unknown. One whose Velero object finished
-// without being proven (the resumed wait ended in a failure: an update cannot taint) is replaced
-// instead, so the next apply makes a new one rather than verifying the same failure again.
+// planResume makes the plan of a resource whose wait or verification was interrupted an update
+// that resumes it: its results (the shared ones and those given) become unknown. One whose Velero
+// object finished without being proven, other than by an interrupt (the resumed wait ended in a
+// failure: an update cannot taint), is replaced instead, so the next apply makes a new one rather
+// than verifying the same failure again.
 func planResume(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, results map[string]attr.Value) {
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
@@ -192,7 +212,9 @@ func planResume(ctx context.Context, req resource.ModifyPlanRequest, resp *resou
 	if resp.Diagnostics.HasError() || verified.ValueBool() || !wait.ValueBool() {
 		return
 	}
-	if finished(phase.ValueString()) {
+	interrupted, diags := req.Private.GetKey(ctx, verificationInterrupted)
+	resp.Diagnostics.Append(diags...)
+	if finished(phase.ValueString()) && len(interrupted) == 0 {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("phase"))
 	}
 	// Every result Velero may still set: a backup interrupted while it waited in Velero's queue

@@ -4,14 +4,18 @@ package velero
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 )
@@ -143,16 +147,39 @@ var (
 
 // WaitFor watches one object until done reports true or an error, or ctx ends. It reads the
 // object first, so a condition that already holds returns at once, and re-establishes the
-// watch when the server closes it.
+// watch when the server closes it. An API server that restarts or is overloaded meanwhile
+// (connection refused or reset, 429, 5xx) is retried with the same backoff until ctx ends.
 func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T) (bool, error)) (*T, error) {
 	kind, _ := kindOf[T]()
 	deleted := fmt.Errorf("%s %s/%s was deleted while waiting for it", kind, c.Namespace, name)
 	delay := relistBaseDelay
+	var last *T
+	var unanswered error // the API server's latest transient error, while it lasts
+	pause := func() error {
+		select {
+		case <-ctx.Done():
+			if unanswered != nil {
+				return fmt.Errorf("waiting for %s %s/%s: the API server did not answer (%v): %w", kind, c.Namespace, name, unanswered, ctx.Err())
+			}
+			return fmt.Errorf("waiting for %s %s/%s: %w", kind, c.Namespace, name, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, relistMaxDelay)
+		return nil
+	}
 	for {
 		list, err := resource[T](c).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
-		if err != nil {
-			return nil, err
+		if err != nil && ctx.Err() == nil && transient(err) {
+			unanswered = err
+			if err := pause(); err != nil {
+				return last, err
+			}
+			continue
 		}
+		if err != nil {
+			return last, err
+		}
+		unanswered = nil
 		if len(list.Items) == 0 {
 			return nil, deleted
 		}
@@ -163,28 +190,41 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 		if ok, err := done(obj); ok || err != nil {
 			return obj, err
 		}
+		last = obj
 		w, err := resource[T](c).Watch(ctx, metav1.ListOptions{
 			FieldSelector:   "metadata.name=" + name,
 			ResourceVersion: list.GetResourceVersion(),
 		})
-		if err != nil {
-			return nil, err
+		switch {
+		case err != nil && ctx.Err() == nil && transient(err):
+			unanswered = err
+		case err != nil:
+			return last, err
+		default:
+			event, ok, err := drainWatch(ctx, w, done, deleted)
+			w.Stop()
+			if ok || err != nil {
+				return event, err
+			}
+			if event != nil {
+				last = event
+				delay = relistBaseDelay // the watch worked until the server closed it
+			}
 		}
-		last, ok, err := drainWatch(ctx, w, done, deleted)
-		w.Stop()
-		if ok || err != nil {
+		if err := pause(); err != nil {
 			return last, err
 		}
-		if last != nil {
-			delay = relistBaseDelay // the watch worked until the server closed it
-		}
-		select {
-		case <-ctx.Done():
-			return last, fmt.Errorf("waiting for %s %s/%s: %w", kind, c.Namespace, name, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, relistMaxDelay)
 	}
+}
+
+// transient reports an error an API server gives while it restarts or is overloaded: no
+// connection, a connection cut, a timeout, 429 or a 5xx. A wait goes on through them.
+func transient(err error) bool {
+	var netErr net.Error
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) || apierrors.IsUnexpectedServerError(err) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
 }
 
 // drainWatch applies done to every event until it holds, the object is deleted (the error

@@ -3,7 +3,10 @@ package velero
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -130,7 +134,7 @@ func TestGenericCRUD(t *testing.T) {
 }
 
 func TestWaitFor(t *testing.T) {
-	fastRelists(t, time.Millisecond, 10*time.Millisecond)
+	fastRelists(t, 10*time.Millisecond)
 	completed := func(b *velerov1.Backup) (bool, error) { return b.Status.Phase == velerov1.BackupPhaseCompleted, nil }
 
 	t.Run("a condition that already holds returns without watching", func(t *testing.T) {
@@ -249,7 +253,7 @@ func TestWaitFor(t *testing.T) {
 		}},
 	} {
 		t.Run("a watch that "+tt.name+" is listed and watched again with a growing delay, not in a tight loop", func(t *testing.T) {
-			fastRelists(t, time.Millisecond, 16*time.Millisecond)
+			fastRelists(t, 16*time.Millisecond)
 			c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
 			dyn.PrependWatchReactor("backups", func(k8stesting.Action) (bool, watch.Interface, error) {
 				return true, tt.watch(), nil
@@ -267,9 +271,57 @@ func TestWaitFor(t *testing.T) {
 		})
 	}
 
+	t.Run("an API server that restarts (connection refused, 503) is waited through", func(t *testing.T) {
+		fastRelists(t, 4*time.Millisecond)
+		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseCompleted))
+		refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		failures := []error{refused, refused, apierrors.NewServiceUnavailable("starting")}
+		dyn.PrependReactor("list", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			if len(failures) == 0 {
+				return false, nil, nil
+			}
+			err := failures[0]
+			failures = failures[1:]
+			return true, nil, err
+		})
+		got, err := WaitFor(context.Background(), c, "b1", completed)
+		if err != nil || got.Status.Phase != velerov1.BackupPhaseCompleted {
+			t.Fatalf("WaitFor = %v, %v, want the Completed backup after the server came back", got, err)
+		}
+		if n := kubetest.CountActions(dyn, "list", "backups"); n != 4 {
+			t.Errorf("%d lists, want 4 (three unanswered, then the answer)", n)
+		}
+	})
+
+	t.Run("an API server that does not come back ends the wait at the deadline, saying so", func(t *testing.T) {
+		fastRelists(t, 4*time.Millisecond)
+		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
+		dyn.PrependReactor("list", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_, err := WaitFor(ctx, c, "b1", completed)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("WaitFor = %v, want context.DeadlineExceeded", err)
+		}
+		kubetest.ErrorContains(t, err, "the API server did not answer", "connection refused")
+	})
+
+	t.Run("a refusal that is not transient (403) ends the wait at once", func(t *testing.T) {
+		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
+		dyn.PrependReactor("list", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "velero.io", Resource: "backups"}, "b1", errors.New("RBAC"))
+		})
+		_, err := WaitFor(context.Background(), c, "b1", completed)
+		if !apierrors.IsForbidden(err) {
+			t.Fatalf("WaitFor = %v, want the 403", err)
+		}
+	})
+
 	t.Run("a watch that delivered an event starts the delay over", func(t *testing.T) {
 		// Without the reset, the delays before the 14 re-lists below add up to over 8 s.
-		fastRelists(t, time.Millisecond, time.Minute)
+		fastRelists(t, time.Minute)
 		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
 		watches := 0
 		dyn.PrependWatchReactor("backups", func(k8stesting.Action) (bool, watch.Interface, error) {
@@ -307,10 +359,10 @@ func TestWaitFor(t *testing.T) {
 
 // --- helpers ---
 
-// fastRelists sets the delays between WaitFor's re-lists for one test.
-func fastRelists(t *testing.T, base, ceiling time.Duration) {
+// fastRelists sets the delays between WaitFor's re-lists for one test: from 1 ms up to ceiling.
+func fastRelists(t *testing.T, ceiling time.Duration) {
 	savedBase, savedCeiling := relistBaseDelay, relistMaxDelay
-	relistBaseDelay, relistMaxDelay = base, ceiling
+	relistBaseDelay, relistMaxDelay = time.Millisecond, ceiling
 	t.Cleanup(func() { relistBaseDelay, relistMaxDelay = savedBase, savedCeiling })
 }
 

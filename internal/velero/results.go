@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/objectstore"
 )
@@ -78,19 +80,39 @@ type Store struct {
 // OpenStore reads the location and the credentials Velero uses for it (the server's own for a
 // location without any) and makes an S3 client for its bucket.
 func (l Locations) OpenStore(ctx context.Context, location string) (*Store, error) {
+	settings, err := l.readerSettings(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	client, err := objectstore.NewClient(settings, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{client: client, bucket: settings.Bucket, prefix: strings.Trim(settings.Prefix, "/")}, nil
+}
+
+// CheckStore checks that the location's bucket can be read from here with the credentials Velero
+// uses for it; the error (an *objectstore.CheckError when the store answered wrongly or not at
+// all) names the endpoint.
+func (l Locations) CheckStore(ctx context.Context, location string) error {
+	settings, err := l.readerSettings(ctx, location)
+	if err != nil {
+		return err
+	}
+	return objectstore.Reachable(ctx, settings)
+}
+
+// readerSettings are the object store settings for reading a location's files.
+func (l Locations) readerSettings(ctx context.Context, location string) (objectstore.Location, error) {
 	loc, _, err := l.read(ctx, location, true)
 	if err != nil {
-		return nil, fmt.Errorf("backup storage location %s: %w", location, err)
+		return objectstore.Location{}, fmt.Errorf("backup storage location %s: %w", location, err)
 	}
 	settings := loc.ObjectStore()
 	// Reading Velero's files needs no checksums, whatever the location writes with: "" asks for
 	// them only where an operation requires them.
 	settings.ChecksumAlgorithm = ""
-	client, err := objectstore.NewClient(settings, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &Store{client: client, bucket: loc.Bucket, prefix: strings.Trim(loc.Prefix, "/")}, nil
+	return settings, nil
 }
 
 // Results reads a gzipped results file.
@@ -125,13 +147,59 @@ func (s *Store) LogLines(ctx context.Context, key string, keep func(string) bool
 	return lines, scanner.Err()
 }
 
+// BackupMetadataKey and BackupContentsKey are the files Velero cannot restore a backup without.
+func BackupMetadataKey(backup string) string {
+	return path.Join("backups", backup, "velero-backup.json")
+}
+func BackupContentsKey(backup string) string { return path.Join("backups", backup, backup+".tar.gz") }
+
+// MissingError is a file of Velero's that the bucket no longer holds: deleted outside Velero,
+// or by a lifecycle rule of the bucket.
+type MissingError struct {
+	Bucket, Key string
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("s3://%s/%s is gone from the bucket (deleted outside Velero, or by a lifecycle rule of the bucket)", e.Bucket, e.Key)
+}
+
+// Missing returns, of the given files, those the bucket does not hold, as *MissingError.
+func (s *Store) Missing(ctx context.Context, keys ...string) ([]error, error) {
+	var missing []error
+	for _, key := range keys {
+		full := s.key(key)
+		_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(full)})
+		switch {
+		case isNotFound(err):
+			missing = append(missing, &MissingError{Bucket: s.bucket, Key: full})
+		case err != nil:
+			return nil, fmt.Errorf("look for s3://%s/%s: %w", s.bucket, full, err)
+		}
+	}
+	return missing, nil
+}
+
+func (s *Store) key(key string) string {
+	if s.prefix == "" {
+		return key
+	}
+	return s.prefix + "/" + key
+}
+
+// isNotFound reports S3's "no such key" (GET) or a bare 404 (HEAD has no body to name it).
+func isNotFound(err error) bool {
+	var noKey *s3types.NoSuchKey
+	var notFound *s3types.NotFound
+	return errors.As(err, &noKey) || errors.As(err, &notFound)
+}
+
 // open opens a gzipped object under the location's prefix.
 func (s *Store) open(ctx context.Context, key string) (io.ReadCloser, error) {
-	full := key
-	if s.prefix != "" {
-		full = s.prefix + "/" + key
-	}
+	full := s.key(key)
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(full)})
+	if isNotFound(err) {
+		return nil, &MissingError{Bucket: s.bucket, Key: full}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read s3://%s/%s: %w", s.bucket, full, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,7 +68,20 @@ func TestStore(t *testing.T) {
 	t.Run("a missing file names the object looked for", func(t *testing.T) {
 		store := openFakeStore(t, newFakeBucket(t, nil))
 		_, err := store.Results(ctx, RestoreResultsKey("r1"))
-		kubetest.ErrorContains(t, err, "read s3://backups/env/a/restores/r1/restore-r1-results.gz:", "NoSuchKey")
+		kubetest.ErrorContains(t, err, "s3://backups/env/a/restores/r1/restore-r1-results.gz is gone from the bucket")
+		var missing *MissingError
+		if !errors.As(err, &missing) {
+			t.Errorf("error %T, want *MissingError", err)
+		}
+	})
+
+	t.Run("Missing names the files the bucket does not hold", func(t *testing.T) {
+		store := openFakeStore(t, newFakeBucket(t, map[string][]byte{"env/a/backups/b1/velero-backup.json": []byte("{}")}))
+		missing, err := store.Missing(ctx, BackupMetadataKey("b1"), BackupLogKey("b1"))
+		if err != nil || len(missing) != 1 {
+			t.Fatalf("Missing = %v, %v; want only the log", missing, err)
+		}
+		kubetest.ErrorContains(t, missing[0], "s3://backups/env/a/backups/b1/b1-logs.gz is gone from the bucket")
 	})
 
 	t.Run("a file that is not gzipped names the object", func(t *testing.T) {
@@ -111,6 +125,13 @@ func newFakeBucket(t *testing.T, objects map[string][]byte) *fakeBucket {
 		b.requests = append(b.requests, fakeRequest{path: r.URL.Path, auth: r.Header.Get("Authorization")})
 		b.mu.Unlock()
 		body, ok := b.objects[strings.TrimPrefix(r.URL.Path, "/backups/")]
+		if r.Method == http.MethodHead && ok {
+			return
+		}
+		if r.Method == http.MethodHead {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
 		if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/backups/") || !ok {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusNotFound)
