@@ -23,24 +23,33 @@ printf 'terraform {\n  required_providers {\n    styrmin = { source = "styrmin/s
 step "deploying the sample app into $prod"
 kubectl create namespace "$prod" >/dev/null
 kubectl apply -n "$prod" -f "$repo/examples/sample-app/manifests/" >/dev/null
-kubectl wait -n "$prod" --for=condition=Available deployment --all --timeout=240s >/dev/null
+for workload in statefulset/postgres statefulset/mariadb statefulset/files deployment/notes deployment/server; do
+  kubectl rollout status -n "$prod" "$workload" --timeout=240s >/dev/null
+done
 
 pod() { kubectl get pods -n "$1" -l "app.kubernetes.io/component=$2" -o jsonpath='{.items[0].metadata.name}'; }
 run() { local ns=$1 c=$2; shift 2; kubectl exec -n "$ns" "$(pod "$ns" "$c")" -c "$c" -- /bin/sh -c "$*"; }
+# every replica of a component (files runs two, each with its own volume)
+run_all() {
+  local ns=$1 c=$2 p; shift 2
+  for p in $(kubectl get pods -n "$ns" -l "app.kubernetes.io/component=$c" -o jsonpath='{.items[*].metadata.name}'); do
+    kubectl exec -n "$ns" "$p" -c "$c" -- /bin/sh -c "$*"
+  done
+}
 psql='psql -X -q -v ON_ERROR_STOP=1 -U app -d app -At -c'
 maria='MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -N -B app -e'
 
 step "writing data: 3 customers into PostgreSQL and MariaDB, files and notes"
 run "$prod" postgres "$psql \"create table customers (id serial primary key, name text); insert into customers (name) values ('ada'), ('grace'), ('edsger')\""
 run "$prod" mariadb "$maria \"create table orders (id int auto_increment primary key, item varchar(32)); insert into orders (item) values ('disk'), ('tape'), ('cloud')\""
-run "$prod" files 'echo "invoice 1" > /data/uploads/invoice-1.txt; echo "invoice 2" > /data/uploads/invoice-2.txt'
+run_all "$prod" files 'echo "invoice 1 ($HOSTNAME)" > /data/uploads/invoice-1.txt; echo "invoice 2 ($HOSTNAME)" > /data/uploads/invoice-2.txt'
 run "$prod" notes 'echo "remember the backups" > /data/notes/todo.txt'
 
 show() {
   local ns=$1
   echo "  [$ns] postgres customers: $(run "$ns" postgres "$psql \"select string_agg(name, ', ' order by id) from customers\"")"
   echo "  [$ns] mariadb orders:     $(run "$ns" mariadb "$maria \"select group_concat(item order by id separator ', ') from orders\"")"
-  echo "  [$ns] files:              $(run "$ns" files 'cd /data/uploads && ls | tr "\n" " "')"
+  echo "  [$ns] files:              $(run_all "$ns" files 'cat /data/uploads/*' | tr "\n" " ")"
   echo "  [$ns] notes:              $(run "$ns" notes 'cat /data/notes/todo.txt')"
 }
 show "$prod"

@@ -20,6 +20,8 @@ type Runner struct {
 	Kube      kubernetes.Interface
 	Velero    *velero.Client
 	Locations velero.Locations
+	// Exec runs commands in pods: the restore removes Velero's markers from the volumes it filled.
+	Exec Executor
 }
 
 // PhaseOrNew names a phase Velero has not set yet "New", as Velero's own CLI does.

@@ -70,12 +70,14 @@ func componentRecords(plans []*strategy.Plan, pods []corev1.Pod) (string, error)
 }
 
 // podSkeleton keeps what a restore plan needs and nothing that could be secret: names of
-// containers, their mounts and environment variables, and of volumes. Environment values are
-// dropped (a driver may set a password as a plain value).
+// containers, their images, pull policies, security contexts and resources (neo4j's restore runs
+// an init container like its server), their mounts and environment variables, and of volumes.
+// Environment values are dropped (a driver may set a password as a plain value).
 func podSkeleton(pod corev1.Pod) corev1.Pod {
 	out := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Labels: pod.Labels}}
 	for _, c := range pod.Spec.Containers {
-		sc := corev1.Container{Name: c.Name, VolumeMounts: c.VolumeMounts}
+		sc := corev1.Container{Name: c.Name, Image: c.Image, ImagePullPolicy: c.ImagePullPolicy,
+			SecurityContext: c.SecurityContext, Resources: c.Resources, VolumeMounts: c.VolumeMounts}
 		for _, e := range c.Env {
 			sc.Env = append(sc.Env, corev1.EnvVar{Name: e.Name})
 		}

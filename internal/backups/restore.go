@@ -82,6 +82,11 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 	}
 	var problems []error
 	for _, p := range plans {
+		if err := p.CheckRestore(); err != nil {
+			problems = append(problems, &ArgumentError{Argument: ArgumentBackup, Err: err})
+		}
+	}
+	for _, p := range plans {
 		running, err := r.Kube.CoreV1().Pods(req.TargetNamespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set(p.Selector).String()})
 		if err != nil {
 			return nil, fmt.Errorf("list pods in namespace %s: %w", req.TargetNamespace, err)
@@ -213,6 +218,11 @@ func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *Rest
 			restore.Spec.Hooks.Resources = append(restore.Spec.Hooks.Resources, *hooks)
 		}
 	}
+	hold, err := r.holdApplication(ctx, req.Name, plan)
+	if err != nil {
+		return nil, err
+	}
+	restore.Spec.ResourceModifier = hold
 	existing, err := existingObject(ctx, r.Velero, "restore", req.Name, "another backup, namespace or components",
 		func(rs *velerov1.Restore) bool { return sameRestore(rs.Spec, restore.Spec) })
 	if existing != nil || err != nil {
@@ -226,6 +236,7 @@ func sameRestore(existing, wanted velerov1.RestoreSpec) bool {
 	return existing.BackupName == wanted.BackupName &&
 		slices.Equal(existing.IncludedNamespaces, wanted.IncludedNamespaces) &&
 		maps.Equal(existing.NamespaceMapping, wanted.NamespaceMapping) &&
+		restoreSpecHold(existing) == restoreSpecHold(wanted) &&
 		equality.Semantic.DeepEqual(existing.Hooks, wanted.Hooks)
 }
 
@@ -261,6 +272,9 @@ type RestoreReport struct {
 	Pods      []string
 	Volumes   []string
 	Bytes     int64
+	// MarkersLeft are the volumes where Velero's restore marker (.velero) could not be removed,
+	// with the reason.
+	MarkersLeft []string
 }
 
 // VerifyRestore proves the restore: phase Completed without errors, no failed restore hook
@@ -268,6 +282,9 @@ type RestoreReport struct {
 // components that the backup captured. Otherwise the error carries Velero's reasons.
 func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *RestorePlan) ([]RestoreReport, error) {
 	var problems []string
+	if err := r.dropHold(ctx, rs.Name); err != nil { // Velero read it when the restore started
+		problems = append(problems, err.Error())
+	}
 	if rs.Status.Phase != velerov1.RestorePhaseCompleted || rs.Status.Errors > 0 {
 		problems = append(problems, fmt.Sprintf("Velero finished the restore as %s (%d errors, %d warnings)%s",
 			PhaseOrNew(string(rs.Status.Phase)), rs.Status.Errors, rs.Status.Warnings, validationErrors(rs.Status.ValidationErrors)))
@@ -320,6 +337,17 @@ func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *R
 	}
 	if len(problems) > 0 {
 		return reports, &FailedError{Kind: "restore", Name: rs.Name, Problems: problems, Reasons: r.restoreReasons(ctx, rs, plan.Backup.Spec.StorageLocation)}
+	}
+	left := r.removeRestoreMarkers(ctx, pvrs, plan)
+	for i := range reports {
+		reports[i].MarkersLeft = left[reports[i].Component]
+	}
+	target := plan.SourceNamespace
+	if mapped, ok := rs.Spec.NamespaceMapping[plan.SourceNamespace]; ok {
+		target = mapped
+	}
+	if _, err := r.ReleaseApplication(ctx, target); err != nil {
+		return reports, fmt.Errorf("the restore is verified, but its application cannot start: %w", err)
 	}
 	return reports, nil
 }

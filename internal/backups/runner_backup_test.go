@@ -583,6 +583,7 @@ type testEnv struct {
 	kube   *kubefake.Clientset
 	dyn    *dynamicfake.FakeDynamicClient
 	bucket *testBucket
+	exec   *fakeExec
 	// serverDown makes the Velero server answer no ServerStatusRequest.
 	serverDown bool
 }
@@ -606,9 +607,9 @@ func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
 	for _, p := range pods {
 		objects = append(objects, p)
 	}
-	env := &testEnv{kube: kubefake.NewClientset(objects...), dyn: dynamicfake.NewSimpleDynamicClient(scheme), bucket: newTestBucket(t)}
+	env := &testEnv{kube: kubefake.NewClientset(objects...), dyn: dynamicfake.NewSimpleDynamicClient(scheme), bucket: newTestBucket(t), exec: &fakeExec{}}
 	client := velero.NewClient(env.dyn, "velero")
-	env.runner = Runner{Kube: env.kube, Velero: client, Locations: velero.Locations{Kube: env.kube, Velero: client}}
+	env.runner = Runner{Kube: env.kube, Velero: client, Locations: velero.Locations{Kube: env.kube, Velero: client}, Exec: env.exec}
 	// The API server names objects created with generateName; the fake does not.
 	env.dyn.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		obj, err := meta.Accessor(createdObject(action))
@@ -631,10 +632,12 @@ func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
 		t.Fatal(err)
 	}
 	env.changeLocation(t, func(b *velerov1.BackupStorageLocation) { b.Status.Phase = velerov1.BackupStorageLocationPhaseAvailable })
-	// The files every backup "b1" in the bucket has.
+	// The files every backup "b1" in the bucket has; it holds the pods of recordedBackup's
+	// component (web-0, web-1) and one pod of no component (api-0).
 	for _, key := range []string{velero.BackupMetadataKey("b1"), velero.BackupContentsKey("b1")} {
 		env.bucket.put(key, "")
 	}
+	env.bucket.put(velero.BackupResourceListKey("b1"), `{"v1/Pod":["app/api-0","app/web-0","app/web-1"],"apps/v1/Deployment":["app/api"]}`)
 	env.dyn.ClearActions()
 	env.kube.ClearActions()
 	return env
@@ -845,6 +848,20 @@ func (b *testBucket) remove(key string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.objects, "/velero-backups/cluster-a/"+key)
+}
+
+// fakeExec records the commands run in pods; fail makes them fail.
+type fakeExec struct {
+	mu   sync.Mutex
+	ran  []string
+	fail error
+}
+
+func (f *fakeExec) Exec(_ context.Context, namespace, pod, container string, command ...string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ran = append(f.ran, fmt.Sprintf("%s/%s/%s: %s", namespace, pod, container, strings.Join(command, " ")))
+	return "", f.fail
 }
 
 func (b *testBucket) requestCount() int {

@@ -208,12 +208,44 @@ func TestStartRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := velerov1.RestoreSpec{BackupName: "b1", IncludedNamespaces: []string{"app"}, RestorePVs: &restorePVs,
-			NamespaceMapping: map[string]string{"app": "app-clone"}, ExistingResourcePolicy: "update"}
+			NamespaceMapping: map[string]string{"app": "app-clone"}, ExistingResourcePolicy: "update",
+			ResourceModifier: &corev1.TypedLocalObjectReference{Kind: "ConfigMap", Name: "styrmin-hold-r1"}}
 		if diff := cmp.Diff(want, got.Spec); diff != "" {
 			t.Errorf("Restore spec (-want +got):\n%s", diff)
 		}
 		if got.Labels[velero.ManagedByLabel] != velero.ManagedBy || got.Labels["env"] != "test" {
 			t.Errorf("labels = %v", got.Labels)
+		}
+	})
+
+	t.Run("holds back every pod of the backup that no component restores", func(t *testing.T) {
+		env := newTestEnv(t)
+		if _, err := env.runner.StartRestore(ctx, request, plan); err != nil {
+			t.Fatal(err)
+		}
+		cm, err := env.kube.CoreV1().ConfigMaps("velero").Get(ctx, "styrmin-hold-r1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `resourceModifierRules:
+- conditions:
+    groupResource: pods
+    resourceNameRegex: ^(api-0)$
+  mergePatches:
+  - patchData: '{"spec":{"schedulingGates":[{"name":"styrmin.io/restore"}]}}'
+version: v1
+`
+		if diff := cmp.Diff(want, cm.Data["modifiers.yaml"]); diff != "" {
+			t.Errorf("resource modifiers (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("a backup that holds only the components' pods holds nothing back", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.bucket.put(velero.BackupResourceListKey("b1"), `{"v1/Pod":["app/web-0","app/web-1"]}`)
+		created, err := env.runner.StartRestore(ctx, request, plan)
+		if err != nil || created.Spec.ResourceModifier != nil {
+			t.Errorf("StartRestore = %+v, %v; want no resource modifier", created, err)
 		}
 	})
 
@@ -232,7 +264,8 @@ func TestStartRestore(t *testing.T) {
 		return &velerov1.Restore{
 			ObjectMeta: metav1.ObjectMeta{Name: "r1", Labels: map[string]string{velero.ManagedByLabel: velero.ManagedBy}},
 			Spec: velerov1.RestoreSpec{BackupName: "b1", IncludedNamespaces: []string{"app"},
-				NamespaceMapping: map[string]string{"app": "app-clone"}},
+				NamespaceMapping: map[string]string{"app": "app-clone"},
+				ResourceModifier: &corev1.TypedLocalObjectReference{Kind: "ConfigMap", Name: "styrmin-hold-r1"}},
 			Status: velerov1.RestoreStatus{Phase: velerov1.RestorePhaseInProgress},
 		}
 	}
@@ -252,6 +285,7 @@ func TestStartRestore(t *testing.T) {
 		"of another namespace":       func(r *velerov1.Restore) { r.Spec.IncludedNamespaces = []string{"shop"} },
 		"with other hooks":           func(r *velerov1.Restore) { r.Spec.Hooks.Resources = []velerov1.RestoreResourceHookSpec{{Name: "x"}} },
 		"in place, not into a clone": func(r *velerov1.Restore) { r.Spec.NamespaceMapping = nil },
+		"holding nothing back":       func(r *velerov1.Restore) { r.Spec.ResourceModifier = nil },
 	} {
 		t.Run("refuses a Restore of the same name "+name, func(t *testing.T) {
 			env := newTestEnv(t)
@@ -267,7 +301,7 @@ func TestStartRestore(t *testing.T) {
 
 func TestVerifyRestore(t *testing.T) {
 	ctx := context.Background()
-	completed := func() *velerov1.Restore { return testRestore("r1", velerov1.RestorePhaseCompleted) }
+	completed := func() *velerov1.Restore { return testRestore(velerov1.RestorePhaseCompleted) }
 
 	tests := []struct {
 		name    string
@@ -331,7 +365,7 @@ func TestVerifyRestore(t *testing.T) {
 		},
 		{
 			name:    "PartiallyFailed quotes Velero's reasons from the restore's results in the backup's bucket",
-			restore: withRestoreCounts(testRestore("r1", velerov1.RestorePhasePartiallyFailed), 1, 2),
+			restore: withRestoreCounts(testRestore(velerov1.RestorePhasePartiallyFailed), 1, 2),
 			pvbs:    allCaptured(),
 			pvrs:    allRestored("r1"),
 			bucket: map[string]string{
@@ -344,13 +378,13 @@ func TestVerifyRestore(t *testing.T) {
 		},
 		{
 			name:    "FailedValidation quotes the validation errors",
-			restore: withRestoreValidationErrors(testRestore("r1", velerov1.RestorePhaseFailedValidation), "backup not found"),
+			restore: withRestoreValidationErrors(testRestore(velerov1.RestorePhaseFailedValidation), "backup not found"),
 			want:    []string{"Velero finished the restore as FailedValidation (0 errors, 0 warnings): backup not found"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t)
+			env := newTestEnv(t, restoredPod("web-0"), restoredPod("web-1"))
 			for _, p := range tt.pvbs {
 				env.create(t, p)
 			}
@@ -378,6 +412,116 @@ func TestVerifyRestore(t *testing.T) {
 			kubetest.ErrorContains(t, err, tt.want...)
 		})
 	}
+}
+
+// A verified restore releases the pods it held back and deletes its resource modifiers; a failed
+// one keeps them held.
+func TestVerifyRestoreReleasesTheApplication(t *testing.T) {
+	ctx := context.Background()
+	gated := func(name string) *corev1.Pod {
+		p := restoredPod(name)
+		p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "other.io/gate"}, {Name: HoldGate}}
+		return p
+	}
+	plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()}}
+	restored := func(env *testEnv) {
+		for _, pod := range []string{"web-0", "web-1"} {
+			env.create(t, testPVB("b1-"+pod, "b1", pod, velerov1.PodVolumeBackupPhaseCompleted, 10, 10))
+			env.create(t, testPVR("r1-"+pod, "r1", pod, velerov1.PodVolumeRestorePhaseCompleted, 10, 10))
+		}
+	}
+	hold := func(env *testEnv) {
+		if _, err := env.kube.CoreV1().ConfigMaps("velero").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "styrmin-hold-r1", Namespace: "velero"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("verified: the held pods are released, other gates kept, the modifiers deleted", func(t *testing.T) {
+		env := newTestEnv(t, gated("api-0"))
+		restored(env)
+		hold(env)
+		rs := testRestore(velerov1.RestorePhaseCompleted)
+		rs.Spec.NamespaceMapping = map[string]string{"app": "app-clone"}
+		if _, err := env.runner.VerifyRestore(ctx, rs, plan); err != nil {
+			t.Fatal(err)
+		}
+		pod, err := env.kube.CoreV1().Pods("app-clone").Get(ctx, "api-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]corev1.PodSchedulingGate{{Name: "other.io/gate"}}, pod.Spec.SchedulingGates); diff != "" {
+			t.Errorf("gates after release (-want +got):\n%s", diff)
+		}
+		if _, err := env.kube.CoreV1().ConfigMaps("velero").Get(ctx, "styrmin-hold-r1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the resource modifiers are still there (%v)", err)
+		}
+	})
+
+	t.Run("failed: the held pods stay held", func(t *testing.T) {
+		env := newTestEnv(t, gated("api-0"))
+		hold(env)
+		rs := testRestore(velerov1.RestorePhaseFailed)
+		rs.Spec.NamespaceMapping = map[string]string{"app": "app-clone"}
+		if _, err := env.runner.VerifyRestore(ctx, rs, plan); err == nil {
+			t.Fatal("VerifyRestore of a failed restore succeeded")
+		}
+		pod, err := env.kube.CoreV1().Pods("app-clone").Get(ctx, "api-0", metav1.GetOptions{})
+		if err != nil || len(pod.Spec.SchedulingGates) != 2 {
+			t.Errorf("gates after a failed restore = %v (%v), want both kept", pod.Spec.SchedulingGates, err)
+		}
+	})
+}
+
+// Velero's marker is removed from every volume the restore filled, through the pod's container
+// that mounts the volume's root; where that cannot be done, the report says so.
+func TestVerifyRestoreRemovesVelerosMarkers(t *testing.T) {
+	ctx := context.Background()
+	plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()}}
+	restored := func(env *testEnv) *velerov1.Restore {
+		for _, pod := range []string{"web-0", "web-1"} {
+			env.create(t, testPVB("b1-"+pod, "b1", pod, velerov1.PodVolumeBackupPhaseCompleted, 10, 10))
+			env.create(t, testPVR("r1-"+pod, "r1", pod, velerov1.PodVolumeRestorePhaseCompleted, 10, 10))
+		}
+		return testRestore(velerov1.RestorePhaseCompleted)
+	}
+
+	t.Run("removed through the container that mounts the volume", func(t *testing.T) {
+		sidecar := restoredPod("web-1")
+		sidecar.Spec.Containers = append([]corev1.Container{{Name: "log", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/logs", SubPath: "logs"}}}}, sidecar.Spec.Containers...)
+		env := newTestEnv(t, restoredPod("web-0"), sidecar)
+		reports, err := env.runner.VerifyRestore(ctx, restored(env), plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"app-clone/web-0/web: rm -rf -- /data/.velero", "app-clone/web-1/web: rm -rf -- /data/.velero"}
+		if diff := cmp.Diff(want, env.exec.ran); diff != "" {
+			t.Errorf("commands (-want +got):\n%s", diff)
+		}
+		if len(reports[0].MarkersLeft) != 0 {
+			t.Errorf("markers left: %v", reports[0].MarkersLeft)
+		}
+	})
+
+	t.Run("a volume mounted only by subPath, or a failing rm, is reported", func(t *testing.T) {
+		subPathOnly := restoredPod("web-0")
+		subPathOnly.Spec.Containers[0].VolumeMounts[0].SubPath = "www"
+		env := newTestEnv(t, subPathOnly, restoredPod("web-1"))
+		env.exec.fail = errors.New(`exec: "rm": executable file not found in $PATH`)
+		reports, err := env.runner.VerifyRestore(ctx, restored(env), plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kubetest.ErrorContains(t, errors.New(strings.Join(reports[0].MarkersLeft, "\n")),
+			"volume data of pod web-0: no container mounts the volume's root writable",
+			`volume data of pod web-1: exec: "rm": executable file not found`)
+	})
+}
+
+// restoredPod is a test pod as a restore into app-clone made it.
+func restoredPod(name string) *corev1.Pod {
+	p := testPod(name)
+	p.Namespace = "app-clone"
+	return p
 }
 
 // --- helpers ---
@@ -429,9 +573,10 @@ func withPodNamespace(p *velerov1.PodVolumeBackup, namespace string) *velerov1.P
 	return p
 }
 
-func testRestore(name string, phase velerov1.RestorePhase) *velerov1.Restore {
+// testRestore is the Restore "r1" of backup b1 into app-clone.
+func testRestore(phase velerov1.RestorePhase) *velerov1.Restore {
 	return &velerov1.Restore{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero"},
+		ObjectMeta: metav1.ObjectMeta{Name: "r1", Namespace: "velero"},
 		Spec:       velerov1.RestoreSpec{BackupName: "b1", IncludedNamespaces: []string{"app"}, NamespaceMapping: map[string]string{"app": "app-clone"}},
 		Status:     velerov1.RestoreStatus{Phase: phase},
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
 	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
@@ -61,17 +63,40 @@ func (a *sampleApp) waitRunning(ns string) {
 // exec runs a shell script in the first pod of a component.
 func (a *sampleApp) exec(ns, component, script string) string {
 	a.t.Helper()
+	return a.execIn(ns, component, script, false)
+}
+
+// execAll runs a shell script in every pod of a component (files runs two replicas, each with a
+// volume of its own) and returns "pod: output" lines, in pod name order.
+func (a *sampleApp) execAll(ns, component, script string) string {
+	a.t.Helper()
+	return a.execIn(ns, component, script, true)
+}
+
+func (a *sampleApp) execIn(ns, component, script string, all bool) string {
+	a.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	pods, err := a.stack.WaitPodRunning(ctx, ns, "app.kubernetes.io/component="+component)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	out, err := a.stack.Exec(ctx, ns, pods[0].Name, component, "/bin/sh", "-c", script)
-	if err != nil {
-		a.t.Fatalf("%s in %s/%s: %v", component, ns, pods[0].Name, err)
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	if !all {
+		pods = pods[:1]
 	}
-	return strings.TrimSpace(out)
+	var lines []string
+	for _, pod := range pods {
+		out, err := a.stack.Exec(ctx, ns, pod.Name, component, "/bin/sh", "-c", script)
+		if err != nil {
+			a.t.Fatalf("%s in %s/%s: %v", component, ns, pod.Name, err)
+		}
+		if all {
+			out = pod.Name + ": " + strings.TrimSpace(out)
+		}
+		lines = append(lines, strings.TrimSpace(out))
+	}
+	return strings.Join(lines, "\n")
 }
 
 const (
@@ -84,7 +109,7 @@ func (a *sampleApp) write(round string, n int) {
 	a.t.Helper()
 	a.exec(a.namespace, "postgres", fmt.Sprintf(`%s "create table if not exists items (id serial primary key, note text not null); insert into items (note) select '%s-' || g from generate_series(1, %d) g"`, psql, round, n))
 	a.exec(a.namespace, "mariadb", fmt.Sprintf(`%s "create table if not exists items (id int auto_increment primary key, note varchar(64) not null); insert into items (note) select concat('%s-', seq) from seq_1_to_%d"`, mariadb, round, n))
-	a.exec(a.namespace, "files", fmt.Sprintf(`for i in $(seq %d); do echo "%s-$i" > /data/uploads/%s-$i.txt; done`, n, round, round))
+	a.execAll(a.namespace, "files", fmt.Sprintf(`for i in $(seq %d); do echo "%s-$i $HOSTNAME" > /data/uploads/%s-$i.txt; done`, n, round, round))
 	a.exec(a.namespace, "notes", fmt.Sprintf(`for i in $(seq %d); do echo "%s-$i" > /data/notes/%s-$i.txt; done`, n, round, round))
 }
 
@@ -94,8 +119,10 @@ func (a *sampleApp) fingerprint(ns string) map[string]string {
 	return map[string]string{
 		"postgres": a.exec(ns, "postgres", psql+` "select count(*) || ' ' || md5(coalesce(string_agg(id || ':' || note, ',' order by id), '')) from items"`),
 		"mariadb":  a.exec(ns, "mariadb", mariadb+` "select concat(count(*), ' ', md5(coalesce(group_concat(concat(id, ':', note) order by id separator ','), ''))) from items"`),
-		"files":    a.exec(ns, "files", `cd /data/uploads && find . -type f | sort | xargs sha256sum | sha256sum`),
-		"notes":    a.exec(ns, "notes", `cd /data/notes && find . -type f | sort | xargs sha256sum | sha256sum`),
+		// Every entry of each replica's volume, so that anything a restore leaves there (Velero's
+		// .velero markers) shows.
+		"files": a.execAll(ns, "files", `cd /data && find . | sort | sha256sum && find . -type f | sort | xargs sha256sum | sha256sum`),
+		"notes": a.exec(ns, "notes", `cd /data/notes && find . -type f | sort | xargs sha256sum | sha256sum`),
 	}
 }
 
@@ -109,6 +136,37 @@ func (a *sampleApp) cloneMatches(clone string, atBackup map[string]string) resou
 				return fmt.Errorf("component %s: the clone holds %q, the source held %q at backup time", c, got[c], atBackup[c])
 			}
 		}
+		return nil
+	}
+}
+
+// serverHeldUntilRestored checks that the clone's server (a component no strategy restores) was
+// scheduled only once the restore had finished, every replay included, and runs now.
+func (a *sampleApp) serverHeldUntilRestored(clone string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		restore, err := velero.Get[velerov1.Restore](ctx, a.stack.Velero, s.RootModule().Resources["styrmin_restore.clone"].Primary.ID)
+		if err != nil {
+			return err
+		}
+		finished := restore.Status.CompletionTimestamp
+		pods, err := a.stack.WaitPodRunning(ctx, clone, "app.kubernetes.io/component=server")
+		if err != nil {
+			return fmt.Errorf("the clone's server does not run: %w", err)
+		}
+		for _, pod := range pods {
+			if len(pod.Spec.SchedulingGates) > 0 {
+				return fmt.Errorf("server pod %s still has scheduling gates %v", pod.Name, pod.Spec.SchedulingGates)
+			}
+			for _, c := range pod.Status.Conditions {
+				if c.Type == corev1.PodScheduled && finished != nil && c.LastTransitionTime.Before(finished) {
+					return fmt.Errorf("server pod %s was scheduled at %s, before the restore finished (%s): it could see the databases before their replay",
+						pod.Name, c.LastTransitionTime.UTC().Format(time.RFC3339), finished.UTC().Format(time.RFC3339))
+				}
+			}
+		}
+		a.t.Logf("the clone's server was scheduled after the restore finished at %s", finished.UTC().Format(time.RFC3339))
 		return nil
 	}
 }
@@ -199,7 +257,7 @@ func TestAccBackupRestore_roundTrip(t *testing.T) {
 					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("phase"), knownvalue.StringExact("Completed")),
 					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
 				},
-				Check: app.cloneMatches(clone, atBackup),
+				Check: resource.ComposeTestCheckFunc(app.cloneMatches(clone, atBackup), app.serverHeldUntilRestored(clone)),
 			},
 			{ // import by the Velero backup's name. Not recoverable from Velero: the components (the
 				// driver file's), the provider-side settings, and ttl's spelling ("1h" is "1h0m0s").
@@ -313,4 +371,36 @@ resource "styrmin_restore" "clone" {
   %s
 }
 `, os.Getenv("KUBECONFIG"), driverSpecPath(t), backup, clone, extra)
+}
+
+// An application role that is not the restore user keeps, in the clone, its table, its grants and
+// its password: the restore replays the roles before the databases, with owners and privileges.
+func TestAccRestore_postgresRolesKeepOwnershipAndGrants(t *testing.T) {
+	stack := sandboxtest.Require(t)
+	app := deploySampleApp(t, stack, "acc-roles")
+	app.write("roles", 3)
+	app.exec(app.namespace, "postgres", psql+` "create role readers nologin; create role reporter login password 'reporter-pass' in role readers;
+create table reports (id int primary key, title text); insert into reports values (1, 'q1'); alter table reports owner to reporter;
+grant select on items to readers"`)
+	clone := app.namespace + "-clone"
+	t.Cleanup(func() { stack.DeleteNamespace(clone) })
+	asReporter := `PGPASSWORD=reporter-pass psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U reporter -d app -At -c`
+	want := app.exec(app.namespace, "postgres", asReporter+` "select (select count(*) from items) || ' ' || (select title from reports)"`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: backupConfig(t, app.namespace, restoreBlock(clone)),
+			Check: func(*terraform.State) error {
+				app.waitRunning(clone)
+				owner := app.exec(clone, "postgres", psql+` "select tableowner from pg_tables where tablename = 'reports'"`)
+				grant := app.exec(clone, "postgres", psql+` "select has_table_privilege('reporter', 'items', 'SELECT')"`)
+				// The role logs in with its own password and reads through its grant and its table.
+				seen := app.exec(clone, "postgres", asReporter+` "select (select count(*) from items) || ' ' || (select title from reports)"`)
+				if owner != "reporter" || grant != "t" || seen != want {
+					return fmt.Errorf("in the clone: reports is owned by %q, reporter may read items: %q, reporter sees %q (the source: %q)", owner, grant, seen, want)
+				}
+				return nil
+			},
+		}},
+	})
 }

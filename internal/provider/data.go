@@ -219,7 +219,8 @@ func (d *providerData) connect(ctx context.Context) {
 
 // runner runs backups and restores with this provider's connection.
 func (d *providerData) runner() backups.Runner {
-	return backups.Runner{Kube: d.kube, Velero: d.velero, Locations: d.locations()}
+	return backups.Runner{Kube: d.kube, Velero: d.velero, Locations: d.locations(),
+		Exec: kubeconn.PodExec{Config: d.restConfig, Kube: d.kube}}
 }
 
 func (d *providerData) locations() velero.Locations {

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -251,6 +252,13 @@ func (o *restoreOperation) verify(ctx context.Context, diags *diag.Diagnostics) 
 		diags.AddError("The restore did not bring back what it must", err.Error()+
 			"\n\nThe restore is kept (tainted): fix the cause, clear the target namespace, and apply again.")
 		return false
+	}
+	for _, report := range reports {
+		for _, left := range report.MarkersLeft {
+			diags.AddWarning("Velero's restore marker is left in a volume",
+				fmt.Sprintf("Component %s, %s. Velero writes .velero/<restore UID> at the root of every volume it restores; "+
+					"the data is complete, but the directory stays next to it until removed.", report.Component, left))
+		}
 	}
 	return true
 }

@@ -64,6 +64,12 @@ var recipes = []recipe{
 		Binaries: []string{"velero-plugin-for-aws"},
 	},
 	{
+		Name: "local-path-provisioner", Version: LocalPathVersion, Module: "local-path",
+		Ldflags:  "-s -w -X main.VERSION=" + LocalPathVersion,
+		Packages: []string{"github.com/rancher/local-path-provisioner"},
+		Binaries: []string{"local-path-provisioner"},
+	},
+	{
 		Name: "minio", Module: "minio",
 		Packages: []string{"github.com/minio/minio"},
 		Binaries: []string{"minio"},

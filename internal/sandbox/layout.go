@@ -14,6 +14,7 @@ const (
 	KubernetesVersion = "v1.34.4"
 	VeleroVersion     = "v1.18.3"
 	VeleroAWSVersion  = "v1.14.3"
+	LocalPathVersion  = "v0.0.30"
 	TerraformFallback = "v1.8.5"
 	// MinTerraform is the oldest terraform on PATH the stack accepts before building its own.
 	MinTerraform = "1.8.0"

@@ -146,7 +146,7 @@ func stackPorts() []string {
 
 // stackComponents are the executables of a stack started before its processes carried
 // stackDirEnv; such a process is recognised by its name and a .sandbox path on its command line.
-var stackComponents = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "containerd", "minio", "velero"}
+var stackComponents = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "containerd", "minio", "velero", "local-path-provisioner"}
 
 // stackProcesses finds every live process of a local stack on the machine.
 func stackProcesses() []stackProcess {

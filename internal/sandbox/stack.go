@@ -90,6 +90,10 @@ func Up(ctx context.Context, l Layout, out io.Writer) error {
 		return err
 	}
 	step("node Ready")
+	if err := l.startStorage(ctx, c, bins); err != nil {
+		return err
+	}
+	step("provisioner up, default StorageClass")
 
 	creds, err := l.s3Credentials()
 	if err != nil {
@@ -222,7 +226,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 // stopOrder is the reverse of the start order: first what creates pods, then the node, then the
 // stores.
-var stopOrder = []string{"velero", "kube-controller-manager", "kube-scheduler", "kubelet", "containerd", "minio", "kube-apiserver", "etcd"}
+var stopOrder = []string{"velero", "local-path-provisioner", "kube-controller-manager", "kube-scheduler", "kubelet", "containerd", "minio", "kube-apiserver", "etcd"}
 
 // TeardownRecord is what Down stopped and removed; the teardown test checks it is all gone.
 type TeardownRecord struct {

@@ -4,7 +4,6 @@
 package sandboxtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -19,12 +18,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/acctest"
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubeconn"
 	"github.com/styrmin/terraform-provider-styrmin/internal/sandbox"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
 )
@@ -157,17 +155,7 @@ func podReady(p *corev1.Pod) bool {
 // Exec runs command in a pod's container through the API server and returns stdout; a non-zero
 // exit is an error that carries stderr.
 func (s *Stack) Exec(ctx context.Context, namespace, pod, container string, command ...string) (string, error) {
-	req := s.Kube.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	exec, err := remotecommand.NewSPDYExecutor(s.Config, "POST", req.URL())
-	if err != nil {
-		return "", err
-	}
-	var stdout, stderr bytes.Buffer
-	if err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr}); err != nil {
-		return stdout.String(), fmt.Errorf("exec %v in %s/%s: %w: %s", command, namespace, pod, err, stderr.String())
-	}
-	return stdout.String(), nil
+	return kubeconn.PodExec{Config: s.Config, Kube: s.Kube}.Exec(ctx, namespace, pod, container, command...)
 }
 
 // IsNotFound reports a Kubernetes NotFound error.

@@ -19,6 +19,9 @@ var overridingAnnotations = map[string][]string{
 		"hook.backup.velero.io/command", // the legacy spelling of the pre hook
 	},
 	"restore": {"post.hook.restore.velero.io/command"},
+	// Velero adds the init container an annotation names instead of those of
+	// the Restore's init hooks (it needs only the image to do so).
+	"restore-init": {"init.hook.restore.velero.io/container-image"},
 }
 
 // checkHookAnnotations refuses a pod that carries an annotation replacing one of the plan's hooks.
@@ -30,6 +33,9 @@ func (p *Plan) checkHookAnnotations(pod corev1.Pod) error {
 	if p.HasRestoreHook() {
 		// Restored pods carry the annotations of the pods backed up.
 		found = append(found, annotated(pod, overridingAnnotations["restore"])...)
+	}
+	if p.HasInitRestoreHook() {
+		found = append(found, annotated(pod, overridingAnnotations["restore-init"])...)
 	}
 	if len(found) == 0 {
 		return nil

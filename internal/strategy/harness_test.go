@@ -56,6 +56,90 @@ option() {
 not_ready() {
 	[ -n "${FAKE_NOT_READY:-}" ]
 }
+# The fake MongoDB server on localhost:27017. $FAKE_LOG/mongod.timeline, when
+# it exists, lists the states it goes through, one a line, the current one
+# first; the fake sleep (a second passing) moves on to the next. Without it
+# the server is the real one from the start. The states:
+#   down            nothing listens yet.
+#   temporary       the image entrypoint's temporary server (forked, without
+#                   authentication, on 127.0.0.1) before it has created the
+#                   root user: a login fails, no login works.
+#   temporary-root  that server running the init scripts, the root user
+#                   created: the login works, but it is still the temporary
+#                   server, and what a restore writes into it is lost (the
+#                   entrypoint stops it once the init scripts are done,
+#                   cutting the restore off).
+#   real-secondary  the real server, a replica-set member not yet primary.
+#   real            the real server: with authentication where
+#                   MONGO_INITDB_ROOT_USERNAME is set (the root password is
+#                   $FAKE_MONGO_ROOT_PASSWORD, else the container's
+#                   MONGO_INITDB_ROOT_PASSWORD); a member (the primary)
+#                   of replica set $FAKE_MONGO_SET where that is set, else
+#                   standalone.
+mongod_state() {
+	if [ -s "$FAKE_LOG/mongod.timeline" ]; then head -n 1 "$FAKE_LOG/mongod.timeline"; else echo real; fi
+}
+# mongo_session USER PASSWORD: whether the server lets a tool logged in as
+# USER (empty: no login) work; if not, prints why.
+mongo_session() {
+	state=$(mongod_state)
+	case $state in
+	down)
+		echo "connection refused"
+		return 1
+		;;
+	temporary)
+		if [ -n "$1" ]; then
+			echo "Authentication failed."
+			return 1
+		fi
+		;;
+	*)
+		if [ -n "$1" ]; then
+			if [ "$1" != "${MONGO_INITDB_ROOT_USERNAME:-}" ] || [ "$2" != "${FAKE_MONGO_ROOT_PASSWORD:-${MONGO_INITDB_ROOT_PASSWORD:-}}" ]; then
+				echo "Authentication failed."
+				return 1
+			fi
+		elif [ "${state#real}" != "$state" ] && [ -n "${MONGO_INITDB_ROOT_USERNAME:-}" ]; then
+			echo "(Unauthorized) command requires authentication"
+			return 1
+		fi
+		;;
+	esac
+}
+# js_string NAME FILE: the value of the JavaScript string NAME that FILE
+# defines as var NAME = '...';, unescaped.
+js_string() {
+	sed -n "s/^var $1 = '\\(.*\\)';\$/\\1/p" "$2" | sed -e 's/\\\\/\x01/g' -e "s/\\\\'/'/g" -e 's/\x01/\\/g'
+}
+# The fake Neo4j server: its edition is the image's NEO4J_EDITION, else
+# $FAKE_NEO4J_EDITION, else community; its version $FAKE_NEO4J_VERSION, else
+# 5.26.0. The DBMS runs unless $FAKE_LOG/neo4j.dbms says "stopped" (as in an
+# init container, before the server starts); $FAKE_LOG/neo4j.stopped/<name>
+# marks a database that STOP DATABASE stopped. $FAKE_LOG/neo4j.events records
+# what was done to which database, in order. $FAKE_NEO4J_FAIL lists steps
+# (dump, backup, load, restore, stop, start) that fail.
+neo4j_edition() {
+	printf '%s' "${NEO4J_EDITION:-${FAKE_NEO4J_EDITION:-community}}"
+}
+neo4j_running() {
+	[ "$(cat "$FAKE_LOG/neo4j.dbms" 2>/dev/null)" != stopped ]
+}
+neo4j_in_use() {
+	neo4j_running && [ ! -e "$FAKE_LOG/neo4j.stopped/$1" ]
+}
+neo4j_event() {
+	echo "$*" >>"$FAKE_LOG/neo4j.events"
+}
+neo4j_fails() {
+	case " ${FAKE_NEO4J_FAIL:-} " in
+	*" $1 "*)
+		echo "fake $tool: $1 fails as asked" >&2
+		return 0
+		;;
+	esac
+	return 1
+}
 case $tool in
 pg_dump)
 	saw_markers
@@ -85,16 +169,24 @@ pg_restore)
 	cat "$file" >>"$FAKE_LOG/restored.$(option dbname "$@")"
 	;;
 pg_dumpall)
+	# FAKE_NO_PASSWORDS: the dump user may not read pg_authid, as a non-superuser.
+	if [ -n "${FAKE_NO_PASSWORDS:-}" ] && ! printf '%s\n' "$@" | grep -qx -- --no-role-passwords; then
+		echo "pg_dumpall: error: query failed: ERROR:  permission denied for table pg_authid" >&2
+		exit 1
+	fi
 	while [ $# -gt 0 ]; do
-		if [ "$1" = -f ]; then printf -- '-- fake globals\n' >"$2"; fi
+		if [ "$1" = -f ]; then
+			# FAKE_GLOBALS: a file with what a real server's globals dump holds.
+			if [ -n "${FAKE_GLOBALS:-}" ]; then cat "$FAKE_GLOBALS" >"$2"; else printf -- '-- fake globals\n' >"$2"; fi
+		fi
 		shift
 	done
 	;;
-pg_isready | mariadb-admin | mysqladmin | mongosh | mongo)
+pg_isready | mariadb-admin | mysqladmin)
 	if not_ready; then exit 2; fi
 	;;
 psql)
-	cat >"$FAKE_LOG/psql.stdin"
+	cat >>"$FAKE_LOG/psql.stdin"
 	db=
 	for arg in "$@"; do
 		case $arg in styrmin_db=*) db=${arg#*=} ;; esac
@@ -114,27 +206,251 @@ mariadb-dump | mysqldump)
 mariadb | mysql)
 	cat >>"$FAKE_LOG/$tool.stdin"
 	;;
+mongosh | mongo)
+	state=$(mongod_state)
+	if [ "$state" = down ]; then
+		echo "MongoNetworkError: connect ECONNREFUSED 127.0.0.1:27017" >&2
+		exit 1
+	fi
+	case " $* " in
+	*" --eval "*)
+		# A ping without a login: every server answers it, the temporary one too.
+		exit 0
+		;;
+	esac
+	# A script file: styrmin's probe.js, with the login it was given. The
+	# fake answers what probe.js prints against the fake server.
+	for probe in "$@"; do :; done
+	grep -q getCmdLineOpts "$probe" || { echo "fake $tool: $probe is not the probe" >&2; exit 99; }
+	cp "$probe" "$FAKE_LOG/probe.js"
+	stat -c %a "$probe" >"$FAKE_LOG/probe.js-mode"
+	user=$(js_string styrminUser "$probe")
+	password=$(js_string styrminPassword "$probe")
+	if [ -n "$user" ] && ! mongo_session "$user" "$password" >/dev/null; then
+		echo "styrmin-mongo login-failed"
+		exit 2
+	fi
+	case $state in
+	temporary*)
+		echo "styrmin-mongo temporary"
+		exit 4
+		;;
+	esac
+	if [ -z "$user" ] && [ -n "${MONGO_INITDB_ROOT_USERNAME:-}" ]; then
+		echo "styrmin-mongo error command getCmdLineOpts requires authentication"
+		exit 3
+	fi
+	writable=true
+	[ "$state" != real-secondary ] || writable=false
+	echo "styrmin-mongo real set=${FAKE_MONGO_SET:-} writable=$writable"
+	;;
 mongodump | mongorestore)
 	[ "$tool" != mongodump ] || saw_markers
 	config=$(option config "$@")
+	password=
 	if [ -n "$config" ]; then
 		cp "$config" "$FAKE_LOG/$tool.config"
 		stat -c %a "$config" >"$FAKE_LOG/$tool.config-mode"
+		password=$(sed -n "s/^password: '\\(.*\\)'\$/\\1/p" "$config" | sed "s/''/'/g")
 	fi
+	if ! why=$(mongo_session "$(option username "$@")" "$password"); then
+		echo "Failed: error connecting to db server: $why" >&2
+		exit 1
+	fi
+	state=$(mongod_state)
+	oplog=
+	case " $* " in *" --oplog "* | *" --oplogReplay "*) oplog=yes ;; esac
 	if [ "$tool" = mongodump ]; then
-		printf 'fake archive of %s\n' "$(option db "$@")" >"$(option archive "$@")"
+		db=$(option db "$@")
+		if [ -n "$oplog" ] && [ -n "$db" ]; then
+			echo "Failed: bad option: --oplog mode only supported on full dumps" >&2
+			exit 1
+		fi
+		if [ -n "$oplog" ] && [ -z "${FAKE_MONGO_SET:-}" ]; then
+			echo "Failed: error getting oplog start: no oplog: the server is not a replica set member" >&2
+			exit 1
+		fi
+		out=$(option archive "$@")
+		printf 'fake archive of %s\n' "$db" >"$out"
+		if [ -n "$oplog" ]; then printf 'oplog of %s\n' "$FAKE_MONGO_SET" >>"$out"; fi
 	else
-		cat "$(option archive "$@")" >>"$FAKE_LOG/restored.mongodb"
+		archive=$(option archive "$@")
+		if [ "$state" = real-secondary ]; then
+			echo "Failed: (NotWritablePrimary) not primary" >&2
+			exit 1
+		fi
+		if [ -n "$oplog" ] && ! grep -q '^oplog of ' "$archive"; then
+			echo "Failed: no oplog file to replay; make sure you run mongodump with --oplog" >&2
+			exit 1
+		fi
+		case $state in
+		temporary*)
+			# The entrypoint stops the temporary server once its init
+			# scripts are done, cutting the restore off: nothing of it is kept.
+			cat "$archive" >>"$FAKE_LOG/lost.mongodb"
+			;;
+		*)
+			cat "$archive" >>"$FAKE_LOG/restored.mongodb"
+			if [ -n "$oplog" ]; then echo "replayed the oplog" >>"$FAKE_LOG/restored.mongodb"; fi
+			;;
+		esac
+	fi
+	;;
+sleep)
+	# A second passes: the fake MongoDB server moves on to its next state.
+	if [ -f "$FAKE_LOG/mongod.timeline" ] && [ "$(wc -l <"$FAKE_LOG/mongod.timeline")" -gt 1 ]; then
+		tail -n +2 "$FAKE_LOG/mongod.timeline" >"$FAKE_LOG/mongod.timeline.next"
+		mv "$FAKE_LOG/mongod.timeline.next" "$FAKE_LOG/mongod.timeline"
 	fi
 	;;
 neo4j-admin)
-	[ "$1 $2" = "database dump" ] || [ "$1 $2" = "database load" ]
-	if [ "$2" = dump ]; then
-		saw_markers
-		printf 'fake neo4j dump of %s\n' "$3" >"$(option to-path "$@")/$3.dump"
-	else
-		cat "$(option from-path "$@")/$3.dump" >>"$FAKE_LOG/loaded.$3"
+	version=${FAKE_NEO4J_VERSION:-5.26.0}
+	if [ "$1" = --version ]; then
+		case $version in 4.*) echo "neo4j-admin $version" ;; *) echo "$version" ;; esac
+		exit 0
 	fi
+	# 5.x: neo4j-admin database <command> [options] <database>;
+	# 4.x: neo4j-admin <command> --database=<database> [options].
+	case $version in 4.*) syntax=4 ;; *) syntax=5 ;; esac
+	if [ "$1" = database ]; then
+		if [ $syntax = 4 ]; then
+			echo "neo4j-admin $version: unrecognized command: database" >&2
+			exit 1
+		fi
+		command=$2
+		shift 2
+		db=
+		for arg in "$@"; do
+			case $arg in -*) ;; *) db=$arg ;; esac
+		done
+	else
+		if [ $syntax = 5 ]; then
+			echo "Unmatched argument at index 0: '$1'" >&2
+			exit 2
+		fi
+		command=$1
+		shift
+		db=$(option database "$@")
+	fi
+	[ -n "$db" ] || { echo "neo4j-admin $command: no database" >&2; exit 2; }
+	case $syntax-$command in
+	5-dump) needed="--to-path=" ;;
+	4-dump) needed="--to=" ;;
+	5-load) needed="--from-path= --overwrite-destination=true" ;;
+	4-load) needed="--from= --force" ;;
+	5-backup) needed="--to-path=" ;;
+	4-backup) needed="--backup-dir=" ;;
+	5-restore) needed="--from-path= --overwrite-destination=true" ;;
+	4-restore) needed="--from= --force" ;;
+	*)
+		echo "neo4j-admin: unknown command $command" >&2
+		exit 2
+		;;
+	esac
+	# What the real tool's syntax needs.
+	for need in $needed; do
+		found=
+		for arg in "$@"; do
+			case $arg in "$need"*) found=yes ;; esac
+		done
+		[ -n "$found" ] || { echo "neo4j-admin $command: missing $need" >&2; exit 2; }
+	done
+	case $command in
+	dump | load | restore)
+		# Store files are written and read only while nothing else has them open.
+		if neo4j_in_use "$db"; then
+			echo "The database is in use. Stop database '$db' and try again." >&2
+			exit 1
+		fi
+		;;
+	backup)
+		if [ "$(neo4j_edition)" != enterprise ]; then
+			echo "Unmatched argument at index 1: 'backup'" >&2
+			exit 2
+		fi
+		if ! neo4j_running; then
+			echo "Could not connect to the backup server at localhost:6362: connection refused" >&2
+			exit 1
+		fi
+		;;
+	esac
+	if neo4j_fails "$command"; then exit 1; fi
+	[ "$command" != dump ] || saw_markers
+	neo4j_event "$command $db"
+	case $syntax-$command in
+	5-dump) printf 'fake neo4j dump of %s\n' "$db" >"$(option to-path "$@")/$db.dump" ;;
+	4-dump) printf 'fake neo4j dump of %s\n' "$db" >"$(option to "$@")" ;;
+	5-load) cat "$(option from-path "$@")/$db.dump" >>"$FAKE_LOG/loaded.$db" ;;
+	4-load) cat "$(option from "$@")" >>"$FAKE_LOG/loaded.$db" ;;
+	5-backup) printf 'fake neo4j backup of %s\n' "$db" >"$(option to-path "$@")/$db-2026-11-30T10-15-00.backup" ;;
+	4-backup)
+		mkdir -p "$(option backup-dir "$@")/$db"
+		printf 'fake neo4j backup of %s\n' "$db" >"$(option backup-dir "$@")/$db/neostore"
+		;;
+	5-restore) cat "$(option from-path "$@")" >>"$FAKE_LOG/loaded.$db" ;;
+	4-restore) cat "$(option from "$@")/neostore" >>"$FAKE_LOG/loaded.$db" ;;
+	esac
+	;;
+cypher-shell)
+	statement=$(cat)
+	printf '%s\n' "$statement" >>"$FAKE_LOG/cypher-shell.stdin"
+	if ! neo4j_running; then
+		echo "Unable to connect to localhost:7687, ensure the database is running" >&2
+		exit 1
+	fi
+	# The server's login is the one the image set from NEO4J_AUTH.
+	case ${NEO4J_AUTH:-none} in
+	none) ;;
+	*)
+		if [ "${NEO4J_USERNAME:-}" != "${NEO4J_AUTH%%/*}" ] || [ "${NEO4J_PASSWORD:-}" != "${NEO4J_AUTH#*/}" ]; then
+			echo "The client is unauthorized due to authentication failure." >&2
+			exit 1
+		fi
+		;;
+	esac
+	database=neo4j
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-d | --database) database=$2; shift ;;
+		--database=*) database=${1#*=} ;;
+		esac
+		shift
+	done
+	bt=$(printf '\140')
+	case $statement in
+	"CALL dbms.components() YIELD edition RETURN edition;")
+		printf 'edition\n"%s"\n' "$(neo4j_edition)"
+		;;
+	"STOP DATABASE $bt"*"$bt WAIT;" | "START DATABASE $bt"*"$bt WAIT;")
+		if [ "$database" != system ]; then
+			echo "This is an administration command and it should be executed against the system database: ${statement%%$bt*}" >&2
+			exit 1
+		fi
+		if [ "$(neo4j_edition)" != enterprise ]; then
+			echo "Unsupported administration command: $statement" >&2
+			exit 1
+		fi
+		name=${statement#* DATABASE $bt}
+		name=$(printf '%s' "${name%"$bt WAIT;"}" | sed "s/$bt$bt/$bt/g")
+		case $statement in STOP*) verb=stop ;; *) verb=start ;; esac
+		if [ $verb = stop ] && [ "$name" = system ]; then
+			echo "Not allowed to stop system database." >&2
+			exit 1
+		fi
+		if neo4j_fails "$verb"; then exit 1; fi
+		mkdir -p "$FAKE_LOG/neo4j.stopped"
+		if [ $verb = stop ]; then
+			: >"$FAKE_LOG/neo4j.stopped/$name"
+		else
+			rm -f "$FAKE_LOG/neo4j.stopped/$name"
+		fi
+		neo4j_event "$verb $name"
+		;;
+	*)
+		echo "fake cypher-shell: no behaviour for $statement" >&2
+		exit 99
+		;;
+	esac
 	;;
 *)
 	echo "fake: no behaviour for $tool" >&2
@@ -148,15 +464,15 @@ var fakeTools = []string{
 	"pg_dump", "pg_restore", "pg_dumpall", "pg_isready", "psql", "createdb",
 	"mariadb-dump", "mariadb", "mariadb-admin",
 	"mongodump", "mongorestore", "mongosh",
-	"neo4j-admin",
+	"neo4j-admin", "cypher-shell",
 }
 
 // systemTools are the real commands the scripts (and the fakes) may use. Only
 // these are on PATH next to the fakes, so a database tool installed on the
 // machine can never stand in for a fake.
 var systemTools = []string{
-	"cat", "chmod", "cp", "env", "flock", "grep", "head", "ln", "mkdir", "mktemp",
-	"mv", "rm", "sed", "sha256sum", "sleep", "stat", "sync", "tail", "wc",
+	"awk", "cat", "chmod", "cp", "env", "flock", "grep", "head", "ln", "mkdir", "mktemp",
+	"mv", "rm", "sed", "sha256sum", "sleep", "stat", "sync", "tail", "tar", "wc",
 }
 
 // shells are the POSIX shells to run the scripts with: /bin/sh is what the

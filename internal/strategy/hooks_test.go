@@ -80,7 +80,7 @@ func TestDatabaseHookSpecs(t *testing.T) {
 		if post.WaitForReady == nil || *post.WaitForReady {
 			t.Errorf("post hook waitForReady %v, want an explicit false", post.WaitForReady)
 		}
-		if len(post.Command) != 3 || post.Command[0] != "/bin/sh" || !strings.Contains(post.Command[2], "pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error") {
+		if len(post.Command) != 3 || post.Command[0] != "/bin/sh" || !strings.Contains(post.Command[2], "pg_restore --single-transaction --clean --if-exists --exit-on-error") {
 			t.Errorf("post hook command %q, want [/bin/sh -c <pg_restore script>]", post.Command)
 		} else if !strings.Contains(post.Command[2], "'db-0') styrmin_recorded='a marker'") || !strings.Contains(post.Command[2], shellQuote(testBackup)) {
 			t.Errorf("the restore script does not check the backup %s and the marker recorded for db-0:\n%s", testBackup, post.Command[2])

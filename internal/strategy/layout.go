@@ -36,10 +36,11 @@ func (d dumpFile) DB() string {
 // what it is about to replay.
 func dumpLayout(b driverspec.Backup) (dumps []dumpFile, extra []string) {
 	kind := string(b.Kind)
-	perDatabase := func(suffix string) []dumpFile {
+	perDatabase := func(suffixOf func(db string) string) []dumpFile {
 		used := map[string]bool{}
 		files := make([]dumpFile, len(b.Databases))
 		for i, db := range b.Databases {
+			suffix := suffixOf(db)
 			name := kind + "-" + fileSafe(db) + suffix
 			// Databases that differ only in characters fileSafe replaces
 			// still get a file each.
@@ -52,11 +53,13 @@ func dumpLayout(b driverspec.Backup) (dumps []dumpFile, extra []string) {
 		return files
 	}
 
+	suffix := func(s string) func(string) string { return func(string) string { return s } }
+
 	switch b.Kind {
 	case driverspec.KindPostgres:
 		dumps = []dumpFile{{Name: "postgres.dump"}}
 		if len(b.Databases) > 0 {
-			dumps = perDatabase(".dump")
+			dumps = perDatabase(suffix(".dump"))
 		}
 		return dumps, []string{postgresGlobalsFile}
 	case driverspec.KindMariaDB:
@@ -64,18 +67,48 @@ func dumpLayout(b driverspec.Backup) (dumps []dumpFile, extra []string) {
 		// and USE, so the restore needs no database argument.
 		return []dumpFile{{Name: "mariadb.sql"}}, nil
 	case driverspec.KindMongoDB:
+		// The info file says how the dump was taken: whether the archive
+		// holds the oplog, which the restore must then replay.
 		if len(b.Databases) > 0 {
-			return perDatabase(".archive.gz"), nil
+			return perDatabase(suffix(".archive.gz")), []string{infoFile(b.Kind)}
 		}
-		return []dumpFile{{Name: "mongodb.archive.gz"}}, nil
+		return []dumpFile{{Name: "mongodb.archive.gz"}}, []string{infoFile(b.Kind)}
 	case driverspec.KindNeo4j:
-		if len(b.Databases) > 0 {
-			return perDatabase(".dump"), nil
+		// system cannot be stopped, so it is backed up online (neo4j-admin
+		// backup) rather than dumped: its file is a backup, not a dump. The
+		// info file records the Neo4j version and the default database's
+		// name, which the load, in an init container without the server's
+		// environment, needs.
+		neo4jSuffix := func(db string) string {
+			if db == neo4jSystemDatabase {
+				return ".backup"
+			}
+			return ".dump"
 		}
-		// system holds the users and roles.
-		return []dumpFile{{Name: "neo4j.dump"}, {Name: "neo4j-system.dump", Database: "system"}}, nil
+		if len(b.Databases) > 0 {
+			return perDatabase(neo4jSuffix), []string{infoFile(b.Kind)}
+		}
+		// system holds the users, roles and the registry of databases.
+		return []dumpFile{{Name: "neo4j.dump"}, {Name: "neo4j-system.backup", Database: neo4jSystemDatabase}}, []string{infoFile(b.Kind)}
 	}
 	return nil, nil
+}
+
+// neo4jSystemDatabase is Neo4j's system database: users, roles, privileges
+// and the registry of the other databases. It cannot be stopped.
+const neo4jSystemDatabase = "system"
+
+// Online reports whether the file is a neo4j online backup (the system
+// database) rather than a dump.
+func (d dumpFile) Online() bool {
+	return d.Database == neo4jSystemDatabase
+}
+
+// infoFile is the file in which a dump of kind records how it was taken
+// (mongodb, neo4j), relative to the dump directory; the marker vouches for
+// it like for the dumps.
+func infoFile(kind driverspec.Kind) string {
+	return string(kind) + ".info"
 }
 
 // postgresGlobalsFile holds roles (without passwords) and tablespaces.

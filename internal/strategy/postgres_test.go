@@ -58,6 +58,74 @@ func restoreScriptFor(t *testing.T, plan *Plan, backup string, recorded map[stri
 	return hooks.PostHooks[0].Exec.Command
 }
 
+// The roles a server's globals dump holds are replayed before the databases, so owners and
+// grants replay too: each role created when missing, its attributes (password hash included) and
+// memberships set, but never the restore user's own; tablespaces and settings are left out. A dump
+// user that may not read role passwords dumps the roles without them.
+func TestPostgresRolesReplay(t *testing.T) {
+	globals := filepath.Join(t.TempDir(), "globals.sql")
+	writeFile(t, globals, `--
+-- PostgreSQL database cluster dump
+--
+SET default_transaction_read_only = off;
+--
+-- Roles
+--
+CREATE ROLE app;
+ALTER ROLE app WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS PASSWORD 'SCRAM-SHA-256$4096:prod';
+CREATE ROLE "odd ""name""";
+ALTER ROLE "odd ""name""" WITH NOSUPERUSER INHERIT LOGIN;
+CREATE ROLE reporter;
+ALTER ROLE reporter WITH NOSUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$4096:rep';
+ALTER ROLE reporter SET search_path TO reports;
+--
+-- Role memberships
+--
+GRANT readers TO reporter GRANTED BY app;
+CREATE TABLESPACE fast OWNER app LOCATION '/ssd';
+`)
+	want := `DO $styrmin$ BEGIN CREATE ROLE app; EXCEPTION WHEN duplicate_object THEN NULL; END $styrmin$;
+DO $styrmin$ BEGIN CREATE ROLE "odd ""name"""; EXCEPTION WHEN duplicate_object THEN NULL; END $styrmin$;
+ALTER ROLE "odd ""name""" WITH NOSUPERUSER INHERIT LOGIN;
+DO $styrmin$ BEGIN CREATE ROLE reporter; EXCEPTION WHEN duplicate_object THEN NULL; END $styrmin$;
+ALTER ROLE reporter WITH NOSUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$4096:rep';
+ALTER ROLE reporter SET search_path TO reports;
+GRANT readers TO reporter GRANTED BY app;
+`
+	for _, shell := range shells(t) {
+		t.Run(filepath.Base(shell), func(t *testing.T) {
+			c := newContainer(t, shell, map[string]string{"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "x"})
+			plan := postgresPlan(t, c)
+			r := c.dump(plan, "FAKE_GLOBALS="+globals)
+			restore := restoreScript(t, plan, recordedBy(t, plan, r))
+			if r = c.run(restore); r.code != 0 {
+				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
+			}
+			stdin := c.read(filepath.Join(c.log, "psql.stdin"))
+			if !strings.HasPrefix(stdin, want) {
+				t.Errorf("psql got, before the databases:\n%s\nwant:\n%s", stdin, want)
+			}
+			if calls := c.calls(); strings.Index(calls, "psql") > strings.Index(calls, "pg_restore <--single-transaction>") {
+				t.Errorf("the roles were replayed after the databases:\n%s", calls)
+			}
+		})
+	}
+
+	t.Run("without the right to read passwords", func(t *testing.T) {
+		c := newContainer(t, shells(t)[0], map[string]string{"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "x"})
+		r := c.dump(postgresPlan(t, c), "FAKE_NO_PASSWORDS=1")
+		if r.code != 0 {
+			t.Fatalf("dump exited %d:\n%s", r.code, r.stderr)
+		}
+		if got := c.argv("pg_dumpall"); !slices.Contains(got, "--no-role-passwords") {
+			t.Errorf("pg_dumpall argv %q: the second try must leave the passwords out", got)
+		}
+		if !strings.Contains(r.stderr, "roles are dumped without them") {
+			t.Errorf("the dump does not say the passwords are left out:\n%s", r.stderr)
+		}
+	})
+}
+
 func TestPostgresDumpAndRestore(t *testing.T) {
 	for _, shell := range shells(t) {
 		t.Run(filepath.Base(shell), func(t *testing.T) {
@@ -86,7 +154,7 @@ func TestPostgresDumpAndRestore(t *testing.T) {
 			if got := c.argv("pg_dump"); !slices.Equal(got, wantDump) {
 				t.Errorf("pg_dump argv %q, want %q", got, wantDump)
 			}
-			wantGlobals := []string{"--globals-only", "--no-role-passwords", "-w", "--username=app", "--database=shop", "-f", "postgres-globals.sql.tmp"}
+			wantGlobals := []string{"--globals-only", "-w", "--username=app", "--database=shop", "-f", "postgres-globals.sql.tmp"}
 			if got := c.argv("pg_dumpall"); !slices.Equal(got, wantGlobals) {
 				t.Errorf("pg_dumpall argv %q, want %q", got, wantGlobals)
 			}
@@ -112,7 +180,7 @@ func TestPostgresDumpAndRestore(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("restore exited %d:\n%s", r.code, r.stderr)
 			}
-			wantRestore := []string{"--clean", "--if-exists", "--no-owner", "--no-privileges", "--exit-on-error", "-w",
+			wantRestore := []string{"--single-transaction", "--clean", "--if-exists", "--exit-on-error", "-w",
 				"--username=app", "--dbname=shop", "postgres.dump"}
 			if got := c.argv("pg_restore"); !slices.Equal(got, wantRestore) {
 				t.Errorf("pg_restore argv %q, want %q", got, wantRestore)

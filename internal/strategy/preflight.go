@@ -41,6 +41,8 @@ type dumpTarget struct {
 	pod       string
 	container string
 	mountPath string
+	// spec is the container's spec in the pod.
+	spec *corev1.Container
 }
 
 // resolveDumpTarget finds the container that runs the dump in pod and where
@@ -89,7 +91,7 @@ func resolveDumpTarget(c Component, pod corev1.Pod) (dumpTarget, error) {
 		return fail("backup.volume", "container %q does not mount the dump volume %q, so the dump cannot be written to it; %s",
 			container, volume, describeMounts(pod))
 	}
-	return dumpTarget{pod: pod.Name, container: container, mountPath: mountPath}, nil
+	return dumpTarget{pod: pod.Name, container: container, mountPath: mountPath, spec: ctr}, nil
 }
 
 // sameTarget checks that a pod runs the dump where the first pod does: one

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -399,9 +400,10 @@ func TestResolvePlans(t *testing.T) {
 			pods:   dumpPods[:1],
 			want: Plan{
 				Container: "db", Pods: []string{"db-1"}, Volumes: []string{"dump"}, DumpDir: "/backup",
-				DumpFiles: []string{"/backup/styrmin/mongodb-a_b.archive.gz", "/backup/styrmin/mongodb-a_b-2.archive.gz"},
+				DumpFiles: []string{"/backup/styrmin/mongodb-a_b.archive.gz", "/backup/styrmin/mongodb-a_b-2.archive.gz", "/backup/styrmin/mongodb.info"},
 				Marker:    "/backup/styrmin/mongodb.sha256",
 				Timeout:   driverspec.DefaultTimeout,
+				Warnings:  []string{mongoDatabasesWarning},
 			},
 			wantExpected: []ExpectedVolume{{"db-1", "dump"}},
 		},
@@ -411,10 +413,10 @@ func TestResolvePlans(t *testing.T) {
 			pods:   dumpPods[:1],
 			want: Plan{
 				Container: "db", Pods: []string{"db-1"}, Volumes: []string{"dump"}, DumpDir: "/backup",
-				DumpFiles: []string{"/backup/styrmin/neo4j.dump", "/backup/styrmin/neo4j-system.dump"},
+				DumpFiles: []string{"/backup/styrmin/neo4j.dump", "/backup/styrmin/neo4j-system.backup", "/backup/styrmin/neo4j.info"},
 				Marker:    "/backup/styrmin/neo4j.sha256",
 				Timeout:   driverspec.DefaultTimeout,
-				Warnings:  []string{neo4jOfflineWarning},
+				Warnings:  []string{neo4jDowntimeWarning, fmt.Sprintf(neo4jCommunityImageWarning, "example/db")},
 			},
 			wantExpected: []ExpectedVolume{{"db-1", "dump"}},
 		},

@@ -1,10 +1,12 @@
 package strategy
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,9 +22,10 @@ import (
 
 const sampleApp = "../../examples/sample-app"
 
-// sampleAppPods returns one Running pod per Deployment of the sample app's
-// manifests, as its pod template would create it, and the sample Secret's
-// values.
+// sampleAppPods returns the Running pods the sample app's manifests create:
+// one per Deployment, one per replica of a StatefulSet (named as the
+// StatefulSet names them, with a volume per claim template), and the sample
+// Secret's values.
 func sampleAppPods(t *testing.T) ([]corev1.Pod, map[string]string) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(sampleApp, "manifests", "*.yaml"))
@@ -31,37 +34,73 @@ func sampleAppPods(t *testing.T) ([]corev1.Pod, map[string]string) {
 	}
 	var pods []corev1.Pod
 	secrets := map[string]string{}
+	pod := func(name string, template corev1.PodTemplateSpec) corev1.Pod {
+		return corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "sample", Labels: template.Labels},
+			Spec:       *template.Spec.DeepCopy(),
+			Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+		}
+	}
 	for _, file := range files {
-		data, err := os.ReadFile(file)
+		content, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal(data, &meta); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		switch meta.Kind {
-		case "Deployment":
-			var d appsv1.Deployment
-			if err := yaml.UnmarshalStrict(data, &d); err != nil {
+		for _, doc := range strings.Split(string(content), "\n---\n") {
+			data := []byte(doc)
+			var meta metav1.TypeMeta
+			if err := yaml.Unmarshal(data, &meta); err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			pods = append(pods, corev1.Pod{
-				ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-6f7c9d-x2x4k", Namespace: "sample", Labels: d.Spec.Template.Labels},
-				Spec:       d.Spec.Template.Spec,
-				Status:     corev1.PodStatus{Phase: corev1.PodRunning},
-			})
-		case "Secret":
-			var s corev1.Secret
-			if err := yaml.UnmarshalStrict(data, &s); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			for key, value := range s.StringData {
-				secrets[s.Name+"/"+key] = value
+			switch meta.Kind {
+			case "Deployment":
+				var d appsv1.Deployment
+				if err := yaml.UnmarshalStrict(data, &d); err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
+				pods = append(pods, pod(d.Name+"-6f7c9d-x2x4k", d.Spec.Template))
+			case "StatefulSet":
+				var s appsv1.StatefulSet
+				if err := yaml.UnmarshalStrict(data, &s); err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
+				replicas := 1
+				if s.Spec.Replicas != nil {
+					replicas = int(*s.Spec.Replicas)
+				}
+				for i := range replicas {
+					p := pod(fmt.Sprintf("%s-%d", s.Name, i), s.Spec.Template)
+					for _, claim := range s.Spec.VolumeClaimTemplates {
+						p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: claim.Name, VolumeSource: corev1.VolumeSource{
+							PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim.Name + "-" + p.Name},
+						}})
+					}
+					pods = append(pods, p)
+				}
+			case "Secret":
+				var s corev1.Secret
+				if err := yaml.UnmarshalStrict(data, &s); err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
+				for key, value := range s.StringData {
+					secrets[s.Name+"/"+key] = value
+				}
 			}
 		}
 	}
 	return pods, secrets
+}
+
+// sampleAppPodNames are the names of the pods of component, sorted.
+func sampleAppPodNames(pods []corev1.Pod, component string) []string {
+	var names []string
+	for _, p := range pods {
+		if p.Labels["app.kubernetes.io/component"] == component {
+			names = append(names, p.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 func sampleAppComponents(t *testing.T) map[string]Component {
@@ -86,24 +125,24 @@ func TestSampleAppPlans(t *testing.T) {
 	want := map[string]*Plan{
 		"postgres": {
 			Component: "postgres", Kind: driverspec.KindPostgres, Selector: labels("postgres"), Container: "postgres",
-			Pods: []string{"postgres-6f7c9d-x2x4k"}, Volumes: []string{"postgres-dump"}, DumpDir: "/backup",
+			Pods: sampleAppPodNames(pods, "postgres"), Volumes: []string{"postgres-dump"}, DumpDir: "/backup",
 			DumpFiles: []string{"/backup/styrmin/postgres.dump", "/backup/styrmin/postgres-globals.sql"},
 			Marker:    "/backup/styrmin/postgres.sha256",
 			Timeout:   driverspec.DefaultTimeout,
 		},
 		"mariadb": {
 			Component: "mariadb", Kind: driverspec.KindMariaDB, Selector: labels("mariadb"), Container: "mariadb",
-			Pods: []string{"mariadb-6f7c9d-x2x4k"}, Volumes: []string{"mariadb-dump"}, DumpDir: "/backup",
+			Pods: sampleAppPodNames(pods, "mariadb"), Volumes: []string{"mariadb-dump"}, DumpDir: "/backup",
 			DumpFiles: []string{"/backup/styrmin/mariadb.sql"}, Marker: "/backup/styrmin/mariadb.sha256",
 			Timeout: driverspec.DefaultTimeout,
 		},
 		"files": {
 			Component: "files", Kind: driverspec.KindDisk, Selector: labels("files"),
-			Pods: []string{"files-6f7c9d-x2x4k"}, Volumes: []string{"files-data"},
+			Pods: sampleAppPodNames(pods, "files"), Volumes: []string{"files-data"},
 		},
 		"notes": {
 			Component: "notes", Kind: driverspec.KindAction, Selector: labels("notes"), Container: "notes",
-			Pods: []string{"notes-6f7c9d-x2x4k"}, Volumes: []string{"notes-export"},
+			Pods: sampleAppPodNames(pods, "notes"), Volumes: []string{"notes-export"},
 			Timeout: 2 * time.Minute,
 		},
 		"server": nil, // backup disabled

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"embed"
+	"io/fs"
 	"maps"
 	"slices"
 	"strings"
@@ -38,6 +39,14 @@ type scriptData struct {
 	Identity string
 	// Recorded are, for a restore, the markers of the dumps Backup recorded in its log, by pod.
 	Recorded []recordedDump
+	// Info is the file in which the dump records how it was taken, relative
+	// to Dir; empty for kinds that write none. Files lists it.
+	Info string
+	// Loaded is, for neo4j, the file in Dir that names the backup whose
+	// dumps the restore's init container has loaded.
+	Loaded string
+	// InitContainer is the name of neo4j's restore init container.
+	InitContainer string
 }
 
 // recordedDump is the marker a backup's log recorded for the dump in one pod.
@@ -52,6 +61,11 @@ func (d scriptData) ReportPrefix() string { return ReportPrefix }
 // MarkerTmp is where the marker is written before it is renamed into place.
 func (d scriptData) MarkerTmp() string {
 	return d.Marker + ".tmp"
+}
+
+// InfoTmp is where the info file is written before it is renamed into place.
+func (d scriptData) InfoTmp() string {
+	return d.Info + ".tmp"
 }
 
 // LoadOrder is the order a restore replays the dumps in: neo4j's system
@@ -83,6 +97,13 @@ func (p *Plan) scriptData(dumping bool, backup string) scriptData {
 		Databases: p.backup.Databases,
 		ReadyWait: int(p.readyWait().Seconds()),
 	}
+	if slices.Contains(p.extraFiles, infoFile(p.Kind)) {
+		data.Info = infoFile(p.Kind)
+	}
+	if p.Kind == driverspec.KindNeo4j {
+		data.Loaded = neo4jLoadedFile
+		data.InitContainer = neo4jInitContainerName
+	}
 	for _, d := range p.dumps {
 		if d.Database == "" {
 			data.DefaultDatabase = true
@@ -94,7 +115,8 @@ func (p *Plan) scriptData(dumping bool, backup string) scriptData {
 // scriptFiles are the scripts the hooks and the checksum command run, as
 // text/template files: the files directly in scripts/ are shared by every
 // database kind, scripts/<kind>/ holds a kind's dump.sh and restore.sh and
-// the parts only they share. Each file is a template named by its base name.
+// the parts only they share (and, as *.js, the scripts they hand to a
+// database shell). Each file is a template named by its base name.
 //
 //go:embed scripts
 var scriptFiles embed.FS
@@ -112,7 +134,12 @@ func parseKindScripts() map[driverspec.Kind]*template.Template {
 			continue
 		}
 		t := template.New(string(kind)).Funcs(template.FuncMap{"q": shellQuote})
-		scripts[kind] = template.Must(t.ParseFS(scriptFiles, "scripts/*.sh", "scripts/"+string(kind)+"/*.sh"))
+		patterns := []string{"scripts/*.sh", "scripts/" + string(kind) + "/*.sh"}
+		// ParseFS refuses a pattern that matches nothing.
+		if js, _ := fs.Glob(scriptFiles, "scripts/"+string(kind)+"/*.js"); len(js) > 0 {
+			patterns = append(patterns, "scripts/"+string(kind)+"/*.js")
+		}
+		scripts[kind] = template.Must(t.ParseFS(scriptFiles, patterns...))
 	}
 	return scripts
 }
@@ -128,6 +155,12 @@ func (p *Plan) restoreScript(backup string, recorded map[string]string) string {
 		data.Recorded = append(data.Recorded, recordedDump{Pod: pod, Marker: recorded[pod]})
 	}
 	return p.render("restore.sh", data)
+}
+
+// restoreCheckScript checks, in the restored server's container, that
+// neo4j's init container loaded backup's dumps.
+func (p *Plan) restoreCheckScript(backup string) string {
+	return p.render("restore-check.sh", p.scriptData(false, backup))
 }
 
 // render executes the script template name of p's kind with data.

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/acctest"
 	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
@@ -65,7 +69,13 @@ func scriptVariants() []scriptVariant {
 					{"several databases", []string{n.database, "two"}},
 				} {
 					b.Databases = databases.list
-					add(fmt.Sprintf("%s, %s, %s", kind, databases.what, n.what), b, n.component, n.dumpDir, n.backup, 3, n.odd)
+					// The dump, and the restore of one pod and of several;
+					// neo4j restores with an init container and an exec hook.
+					scripts := 3
+					if kind == driverspec.KindNeo4j {
+						scripts = 5
+					}
+					add(fmt.Sprintf("%s, %s, %s", kind, databases.what, n.what), b, n.component, n.dumpDir, n.backup, scripts, n.odd)
 				}
 			}
 		case kind == driverspec.KindAction:
@@ -117,8 +127,19 @@ func hookScripts(t *testing.T, v scriptVariant) map[string]string {
 		"restore of one pod":      {"db-0"},
 		"restore of several pods": {"db-0", "db-1", "shop-db-7d9f8c6b5-x2x4k"},
 	} {
-		if hooks := p.RestoreHooks("shop-clone", v.backup, recordedMarkers(t, p, v.backup, pods...)); hooks != nil {
-			commands[what] = hooks.PostHooks[0].Exec.Command
+		hooks := p.RestoreHooks("shop-clone", v.backup, recordedMarkers(t, p, v.backup, pods...))
+		if hooks == nil {
+			continue
+		}
+		for _, hook := range hooks.PostHooks {
+			switch {
+			case hook.Init != nil:
+				commands[what+", init container"] = initContainerOf(t, hook.Init).Command
+			case len(hooks.PostHooks) > 1:
+				commands[what+", check"] = hook.Exec.Command
+			default:
+				commands[what] = hook.Exec.Command
+			}
 		}
 	}
 	scripts := map[string]string{}
@@ -135,6 +156,19 @@ func hookScripts(t *testing.T, v scriptVariant) map[string]string {
 		t.Errorf("%s: %d scripts, want %d", v.name, len(scripts), v.scripts)
 	}
 	return scripts
+}
+
+// initContainerOf is the one init container of hook, as Velero reads it.
+func initContainerOf(t *testing.T, hook *velerov1.InitRestoreHook) corev1.Container {
+	t.Helper()
+	if len(hook.InitContainers) != 1 {
+		t.Fatalf("init hook with %d containers, want 1", len(hook.InitContainers))
+	}
+	var c corev1.Container
+	if err := json.Unmarshal(hook.InitContainers[0].Raw, &c); err != nil {
+		t.Fatalf("init container %s: %v", hook.InitContainers[0].Raw, err)
+	}
+	return c
 }
 
 // TestScriptsParse checks every script variant with the shells' own parsers,

@@ -56,10 +56,15 @@ type Plan struct {
 	// Timeout bounds each hook command.
 	Timeout time.Duration
 	// Warnings are things the caller should show but that do not stop the
-	// backup: pods that are not Running, neo4j's need to be offline.
+	// backup: pods that are not Running, neo4j's downtime and editions,
+	// mongodb's per-database dumps without the oplog.
 	Warnings []string
 
 	backup driverspec.Backup
+	// server is Container's spec in the first pod (database kinds): its
+	// image, mounts, security context and resources are those of neo4j's
+	// restore init container.
+	server corev1.Container
 	// dumps are the database dumps, extraFiles the other files the marker
 	// lists; names relative to the dump directory.
 	dumps      []dumpFile
@@ -180,6 +185,7 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 	if first != nil {
 		plan.Container = first.container
 		plan.DumpDir = first.mountPath
+		plan.server = *first.spec.DeepCopy()
 		plan.dumps, plan.extraFiles = dumpLayout(b)
 		dir := plan.dumpDir()
 		for _, name := range plan.fileNames() {
@@ -187,15 +193,37 @@ func Resolve(c Component, pods []corev1.Pod) (*Plan, error) {
 		}
 		plan.Marker = path.Join(dir, markerName(b.Kind))
 	}
-	if b.Kind == driverspec.KindNeo4j {
-		plan.Warnings = append(plan.Warnings, neo4jOfflineWarning)
+	switch {
+	case b.Kind == driverspec.KindNeo4j:
+		plan.Warnings = append(plan.Warnings, neo4jDowntimeWarning)
+		if image := plan.server.Image; image != "" && !strings.Contains(strings.ToLower(image), "enterprise") {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf(neo4jCommunityImageWarning, image))
+		}
+	case b.Kind == driverspec.KindMongoDB && len(b.Databases) > 0:
+		plan.Warnings = append(plan.Warnings, mongoDatabasesWarning)
 	}
 	return plan, nil
 }
 
-const neo4jOfflineWarning = "neo4j: neo4j-admin database dump and load need the database offline " +
-	"(always for load, and for dump in Community edition); the hooks do not stop or start databases, " +
-	"so they fail with \"database is in use\" unless the database is already offline when they run"
+// neo4jDowntimeWarning is in every neo4j plan: what the dump and the load
+// do to the server.
+const neo4jDowntimeWarning = "neo4j: the dump needs Enterprise edition and takes each database it dumps offline: " +
+	"it stops the database (STOP DATABASE through cypher-shell, logging in with NEO4J_AUTH), dumps it and starts it again, " +
+	"so the database is unavailable while it is dumped; the system database, which cannot be stopped, is backed up online " +
+	"(neo4j-admin backup, Enterprise's backup server on localhost:6362). Community edition can dump only a stopped DBMS, " +
+	"which a hook running in the server's own container cannot stop: there the dump fails. " +
+	"A restore loads the dumps in an init container of the restored pod, before the server starts"
+
+// neo4jCommunityImageWarning is in a neo4j plan whose image is not named
+// like an Enterprise image; %s is the image.
+const neo4jCommunityImageWarning = "neo4j: image %q is not named like an Enterprise image (the official ones have " +
+	"\"enterprise\" in their tag): if it runs Community edition, every backup of this component fails, because " +
+	"Community edition cannot dump a running database"
+
+// mongoDatabasesWarning is in a mongodb plan that lists databases.
+const mongoDatabasesWarning = "mongodb: backup.databases dumps each database on its own, which mongodump can do only " +
+	"without --oplog: on a replica set the dumps are not a point-in-time snapshot (writes during the dump may be " +
+	"half in it); leave databases unset for one dump of the whole server with the oplog"
 
 // dumpDir is the directory the dump files go to.
 func (p *Plan) dumpDir() string {

@@ -147,6 +147,26 @@ func (s *Store) LogLines(ctx context.Context, key string, keep func(string) bool
 	return lines, scanner.Err()
 }
 
+// BackupResourceListKey is the list of what a backup holds, by API version and kind
+// ("v1/Pod": ["namespace/name", ...]).
+func BackupResourceListKey(backup string) string {
+	return path.Join("backups", backup, backup+"-resource-list.json.gz")
+}
+
+// ResourceList reads a backup's list of what it holds, by API version and kind.
+func (s *Store) ResourceList(ctx context.Context, backup string) (map[string][]string, error) {
+	body, err := s.open(ctx, BackupResourceListKey(backup))
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	var list map[string][]string
+	if err := json.NewDecoder(body).Decode(&list); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", BackupResourceListKey(backup), err)
+	}
+	return list, nil
+}
+
 // BackupMetadataKey and BackupContentsKey are the files Velero cannot restore a backup without.
 func BackupMetadataKey(backup string) string {
 	return path.Join("backups", backup, "velero-backup.json")
