@@ -1,5 +1,5 @@
-// Package teardown proves that `styrmin-sandbox down` left nothing behind but the guard
-// routes, which keep the stack's addresses on the machine after it. `make test` runs it right
+// Package teardown proves that `styrmin-sandbox down` left nothing behind (no process, the
+// provisioner's included, no mount, no persistent volume's data) but the guard routes, which keep the stack's addresses on the machine after it. `make test` runs it right
 // after stopping the stack (STYRMIN_TEARDOWN_PROOF=1); it fails when no teardown was recorded.
 package teardown
 
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -38,10 +39,19 @@ func TestTeardownLeftNothingBehind(t *testing.T) {
 	if len(rec.Processes) < 8 {
 		t.Errorf("teardown stopped %d processes, want at least the 8 components of a running stack", len(rec.Processes))
 	}
+	provisioner := false
 	for _, p := range rec.Processes {
 		if p.Alive() {
 			t.Errorf("process %d (%s) still runs", p.PID, p.Command)
 		}
+		provisioner = provisioner || filepath.Base(p.Command) == "local-path-provisioner"
+	}
+	// The provisioner, and the data of every persistent volume it made.
+	if !provisioner {
+		t.Error("the teardown did not stop the local-path-provisioner")
+	}
+	if _, err := os.Stat(layout.VolumesDir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the persistent volumes' directory %s is still there (%v)", layout.VolumesDir(), err)
 	}
 	for _, left := range sandbox.Leftovers(context.Background(), layout) {
 		t.Errorf("left behind: %s", left)
