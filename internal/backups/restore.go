@@ -97,6 +97,7 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 				"(the clone path), or remove the component's workload from %q first", req.TargetNamespace, n, p.Component, running.Items[0].Name, req.TargetNamespace))
 		}
 	}
+	problems = append(problems, r.leftInTarget(ctx, backup, source, req.TargetNamespace)...)
 	recorded, err := r.recordedDumps(ctx, backup, plans)
 	if err != nil {
 		problems = append(problems, err)
@@ -105,6 +106,55 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 		return nil, &RefusalError{Problems: problems}
 	}
 	return &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans, Recorded: recorded}, nil
+}
+
+// restoreBlockers are the kinds of the backup's objects that must not already exist in the target
+// namespace: Velero keeps an object that exists instead of restoring it, so a workload there (even
+// scaled to 0) would run as it is now, and a claim left there would keep its current data.
+var restoreBlockers = []struct{ kind, noun string }{
+	{"apps/v1/StatefulSet", "StatefulSet"},
+	{"apps/v1/Deployment", "Deployment"},
+	{"v1/PersistentVolumeClaim", "PersistentVolumeClaim"},
+}
+
+// leftInTarget refuses a target namespace that already holds a workload or a claim of the same
+// name as one the backup holds of the source namespace.
+func (r Runner) leftInTarget(ctx context.Context, backup *velerov1.Backup, source, target string) []error {
+	store, err := r.Locations.OpenStore(ctx, backup.Spec.StorageLocation)
+	if err != nil {
+		return []error{argumentError(ArgumentBackup, "read what backup %q holds: %v", backup.Name, err)}
+	}
+	list, err := store.ResourceList(ctx, backup.Name)
+	if err != nil {
+		return []error{argumentError(ArgumentBackup, "read what backup %q holds: %v", backup.Name, err)}
+	}
+	var problems []error
+	for _, blocker := range restoreBlockers {
+		for _, item := range list[blocker.kind] {
+			ns, name, ok := strings.Cut(item, "/")
+			if !ok || ns != source {
+				continue
+			}
+			var err error
+			switch blocker.kind {
+			case "apps/v1/StatefulSet":
+				_, err = r.Kube.AppsV1().StatefulSets(target).Get(ctx, name, metav1.GetOptions{})
+			case "apps/v1/Deployment":
+				_, err = r.Kube.AppsV1().Deployments(target).Get(ctx, name, metav1.GetOptions{})
+			default:
+				_, err = r.Kube.CoreV1().PersistentVolumeClaims(target).Get(ctx, name, metav1.GetOptions{})
+			}
+			switch {
+			case err == nil:
+				problems = append(problems, argumentError(ArgumentTargetNamespace, "namespace %q already has the %s %q that backup %q holds (a workload scaled to 0, "+
+					"or a claim left behind): Velero keeps what exists instead of restoring it, so the old workload or the old volume's data would stay. "+
+					"Restore into a fresh namespace, or delete it from %q first", target, blocker.noun, name, backup.Name, target))
+			case !apierrors.IsNotFound(err):
+				problems = append(problems, argumentError(ArgumentTargetNamespace, "look for %s %s/%s: %v", blocker.noun, target, name, err))
+			}
+		}
+	}
+	return problems
 }
 
 // recordedDumps reads, from the backup's log, the marker of the dump each pod of each database

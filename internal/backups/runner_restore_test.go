@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmware-tanzu/velero/pkg/apis/velero/shared"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,6 +60,32 @@ func TestPlanRestore(t *testing.T) {
 		if n := kubetest.CountActions(env.dyn, "create", "restores"); n != 0 {
 			t.Errorf("%d restores created", n)
 		}
+	})
+
+	t.Run("refuses a target that has a workload scaled to 0 or a claim the backup holds", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, recordedBackup())
+		env.bucket.put(velero.BackupResourceListKey("b1"), `{"v1/Pod":["app/web-0"],"apps/v1/StatefulSet":["app/web"],`+
+			`"v1/PersistentVolumeClaim":["app/data-web-0","app/data-web-1"],"apps/v1/Deployment":["shop/web"]}`)
+		zero := int32(0)
+		objects := []runtime.Object{
+			&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "app-clone"}, Spec: appsv1.StatefulSetSpec{Replicas: &zero}},
+			&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-web-1", Namespace: "app-clone"}},
+			&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "app-clone"}}, // the backup's is of another namespace
+		}
+		for _, o := range objects {
+			if err := env.kube.Tracker().Add(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := env.runner.PlanRestore(ctx, request())
+		var refusal *RefusalError
+		if !errors.As(err, &refusal) || len(refusal.Problems) != 2 {
+			t.Fatalf("PlanRestore = %v, want a refusal with 2 problems", err)
+		}
+		kubetest.ErrorContains(t, err, `namespace "app-clone" already has the StatefulSet "web" that backup "b1" holds (a workload scaled to 0`,
+			`namespace "app-clone" already has the PersistentVolumeClaim "data-web-1"`, "Velero keeps what exists instead of restoring it")
+		assertArgument(t, refusal.Problems[0], ArgumentTargetNamespace)
 	})
 
 	t.Run("waits for backup sync to bring the backup in", func(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
 	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
@@ -403,4 +405,73 @@ grant select on items to readers"`)
 			},
 		}},
 	})
+}
+
+// A namespace where the components run no pod, but their workloads (scaled to 0) and claims are
+// still there, is refused too: Velero would keep them, and the restored pods would bind the old
+// claims with their current data.
+func TestAccRestore_refusesWorkloadsScaledToZeroAndLeftoverClaims(t *testing.T) {
+	stack := sandboxtest.Require(t)
+	app := deploySampleApp(t, stack, "acc-left")
+	app.write("left", 2)
+	var name string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: strings.Replace(backupConfig(t, app.namespace, ""), `deletion_policy = "delete"`, `deletion_policy = "retain"`, 1),
+			Check: func(s *terraform.State) error {
+				name = s.RootModule().Resources["styrmin_backup.app"].Primary.ID
+				return nil
+			},
+		}},
+	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		_ = backups.Runner{Kube: stack.Kube, Velero: stack.Velero}.DeleteBackup(ctx, name)
+	})
+	// Every component's pods go: the StatefulSets and Deployments scaled to 0, files' deleted with
+	// its claims left behind.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	zero := []byte(`{"spec":{"replicas":0}}`)
+	for _, sts := range []string{"postgres", "mariadb"} {
+		if _, err := stack.Kube.AppsV1().StatefulSets(app.namespace).Patch(ctx, sts, types.MergePatchType, zero, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := stack.Kube.AppsV1().Deployments(app.namespace).Patch(ctx, "notes", types.MergePatchType, zero, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.Kube.AppsV1().StatefulSets(app.namespace).Delete(ctx, "files", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		pods, err := stack.Kube.CoreV1().Pods(app.namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component in (postgres,mariadb,files,notes)"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods.Items) == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d pods of the components still there", len(pods.Items))
+		}
+		time.Sleep(time.Second)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: restoreOnlyConfig(t, name, app.namespace, ""),
+			ExpectError: regexp.MustCompile(`(?s)already\s+has\s+the\s+StatefulSet\s+"postgres".*already\s+has\s+the\s+PersistentVolumeClaim\s+"files-data-files-0"` +
+				`.*Velero\s+keeps\s+what\s+exists`),
+		}},
+	})
+	if restores, err := velero.List[velerov1.Restore](ctx, stack.Velero, ""); err == nil {
+		for _, r := range restores {
+			if r.Spec.BackupName == name {
+				t.Errorf("the refused restore created Velero restore %s", r.Name)
+			}
+		}
+	}
 }
