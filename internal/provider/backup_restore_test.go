@@ -320,22 +320,7 @@ func TestAccRestore_waitsForBackupSync(t *testing.T) {
 	t.Cleanup(func() { stack.DeleteNamespace(clone) })
 
 	// Production's configuration: the backup, kept when this configuration is destroyed.
-	var name string
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: strings.Replace(backupConfig(t, app.namespace, ""), `deletion_policy = "delete"`, `deletion_policy = "retain"`, 1),
-			Check: func(s *terraform.State) error {
-				name = s.RootModule().Resources["styrmin_backup.app"].Primary.ID
-				return nil
-			},
-		}},
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		_ = backups.Runner{Kube: stack.Kube, Velero: stack.Velero}.DeleteBackup(ctx, name)
-	})
+	name := retainedBackup(t, stack, app)
 	// As in another cluster: the object is gone, the data is in the bucket.
 	if err := velero.Delete[velerov1.Backup](context.Background(), stack.Velero, name); err != nil {
 		t.Fatal(err)
@@ -352,6 +337,29 @@ func TestAccRestore_waitsForBackupSync(t *testing.T) {
 			Check: app.cloneMatches(clone, atBackup),
 		}},
 	})
+}
+
+// retainedBackup makes a verified styrmin_backup of the app, as production's configuration does,
+// kept when that configuration is destroyed, and deletes it with its data when the test ends.
+func retainedBackup(t *testing.T, stack *sandboxtest.Stack, app *sampleApp) string {
+	t.Helper()
+	var name string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: strings.Replace(backupConfig(t, app.namespace, ""), `deletion_policy = "delete"`, `deletion_policy = "retain"`, 1),
+			Check: func(s *terraform.State) error {
+				name = s.RootModule().Resources["styrmin_backup.app"].Primary.ID
+				return nil
+			},
+		}},
+	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		_ = backups.Runner{Kube: stack.Kube, Velero: stack.Velero}.DeleteBackup(ctx, name)
+	})
+	return name
 }
 
 // restoreOnlyConfig is a clone environment's configuration: only the restore of backup into
@@ -414,22 +422,7 @@ func TestAccRestore_refusesWorkloadsScaledToZeroAndLeftoverClaims(t *testing.T) 
 	stack := sandboxtest.Require(t)
 	app := deploySampleApp(t, stack, "acc-left")
 	app.write("left", 2)
-	var name string
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: strings.Replace(backupConfig(t, app.namespace, ""), `deletion_policy = "delete"`, `deletion_policy = "retain"`, 1),
-			Check: func(s *terraform.State) error {
-				name = s.RootModule().Resources["styrmin_backup.app"].Primary.ID
-				return nil
-			},
-		}},
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		_ = backups.Runner{Kube: stack.Kube, Velero: stack.Velero}.DeleteBackup(ctx, name)
-	})
+	name := retainedBackup(t, stack, app)
 	// Every component's pods go: the StatefulSets and Deployments scaled to 0, files' deleted with
 	// its claims left behind.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
