@@ -415,6 +415,54 @@ grant select on items to readers"`)
 	})
 }
 
+// A PostgreSQL replay that fails halfway leaves the clone's database as it was before the replay
+// (empty), not holding half of the dump, and the application stays held: the restore fails.
+func TestAccRestore_postgresFailedReplayLeavesTheDatabaseAsItWas(t *testing.T) {
+	stack := sandboxtest.Require(t)
+	app := deploySampleApp(t, stack, "acc-replay")
+	app.write("replay", 3)
+	// A trap real databases hold: a CHECK constraint calling a function that reads another table.
+	// pg_dump records no dependency through a function's body, so the restore loads guarded's rows
+	// before zz_allowed's and the check fails, after every table was created and items was loaded.
+	app.exec(app.namespace, "postgres", psql+` "create table zz_allowed (v int primary key); insert into zz_allowed values (1);
+create function allowed(x int) returns boolean language sql stable as 'select exists (select 1 from public.zz_allowed where v = x)';
+create table guarded (v int check (public.allowed(v))); insert into guarded values (1)"`)
+	clone := app.namespace + "-clone"
+	t.Cleanup(func() { stack.DeleteNamespace(clone) })
+	publicTables := psql + ` "select count(*) from pg_tables where schemaname = 'public'"`
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      backupConfig(t, app.namespace, restoreBlock(clone)),
+			ExpectError: regexp.MustCompile(`(?s)did not bring back what it must.*hook styrmin-postgres in container postgres failed`),
+		}},
+	})
+
+	app.waitRunning(clone)
+	if n := app.exec(clone, "postgres", publicTables); n != "0" {
+		t.Errorf("after the failed replay the clone's database holds %s tables; it held none before the replay", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	servers, err := stack.Kube.CoreV1().Pods(clone).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=server"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pod := range servers.Items {
+		if len(pod.Spec.SchedulingGates) == 0 {
+			t.Errorf("server pod %s is not held after the failed restore: it would start on a database without its data", pod.Name)
+		}
+	}
+	// Control: the same dump replayed without one transaction does fail halfway, leaving tables.
+	control := app.exec(clone, "postgres", `pg_restore --exit-on-error -U app -d app /backup/styrmin/postgres.dump 2>&1 | tail -n 3; `+publicTables)
+	lines := strings.Split(control, "\n")
+	if partial := lines[len(lines)-1]; partial == "0" || !strings.Contains(control, "guarded") {
+		t.Fatalf("the staged dump does not fail halfway at guarded's check (a replay without one transaction left %s tables): the test proves nothing:\n%s", partial, control)
+	}
+	t.Logf("without one transaction the same replay fails and leaves tables behind:\n%s", control)
+}
+
 // A namespace where the components run no pod, but their workloads (scaled to 0) and claims are
 // still there, is refused too: Velero would keep them, and the restored pods would bind the old
 // claims with their current data.
