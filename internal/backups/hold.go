@@ -35,15 +35,7 @@ func holdConfigMapName(restore string) string { return "styrmin-hold-" + restore
 
 // heldPods are the pods of the source namespace the backup holds that no planned component
 // restores, from the backup's resource list in the bucket.
-func (r Runner) heldPods(ctx context.Context, plan *RestorePlan) ([]string, error) {
-	store, err := r.Locations.OpenStore(ctx, plan.Backup.Spec.StorageLocation)
-	if err != nil {
-		return nil, err
-	}
-	list, err := store.ResourceList(ctx, plan.Backup.Name)
-	if err != nil {
-		return nil, fmt.Errorf("read what backup %q holds: %w", plan.Backup.Name, err)
-	}
+func heldPods(plan *RestorePlan) []string {
 	restored := map[string]bool{}
 	for _, p := range plan.Plans {
 		for _, pod := range p.Pods {
@@ -51,14 +43,14 @@ func (r Runner) heldPods(ctx context.Context, plan *RestorePlan) ([]string, erro
 		}
 	}
 	var held []string
-	for _, item := range list["v1/Pod"] {
+	for _, item := range plan.Resources["v1/Pod"] {
 		ns, name, ok := strings.Cut(item, "/")
 		if ok && ns == plan.SourceNamespace && !restored[name] {
 			held = append(held, name)
 		}
 	}
 	slices.Sort(held)
-	return held, nil
+	return held
 }
 
 // holdModifiers are Velero resource modifiers that gate the named pods.
@@ -85,9 +77,9 @@ func holdModifiers(pods []string) (string, error) {
 // holdApplication writes the resource modifiers that gate the held pods, and returns the
 // reference the Restore names them by (nil when no pod is held).
 func (r Runner) holdApplication(ctx context.Context, restore string, plan *RestorePlan) (*corev1.TypedLocalObjectReference, error) {
-	pods, err := r.heldPods(ctx, plan)
-	if err != nil || len(pods) == 0 {
-		return nil, err
+	pods := heldPods(plan)
+	if len(pods) == 0 {
+		return nil, nil
 	}
 	modifiers, err := holdModifiers(pods)
 	if err != nil {

@@ -35,6 +35,11 @@ type RestoreRequest struct {
 	// BackupSyncWait bounds the wait for a backup that Velero has not synced from the bucket yet
 	// (a ReadOnly location of another environment).
 	BackupSyncWait time.Duration
+	// InPlace replaces the components of a target namespace that runs them (inplace.go).
+	InPlace bool
+	// PlannedRemovals, when not nil, are what the plan said an in-place restore removes: the
+	// restore removes exactly these, and refuses a namespace that now holds more to remove.
+	PlannedRemovals []Removal
 }
 
 // RestorePlan is a checked restore: the backup, its source namespace and the per-component
@@ -46,13 +51,18 @@ type RestorePlan struct {
 	// Recorded are, per database component, the markers of the dumps the backup's log recorded,
 	// by pod: a restore hook replays a dump only if it is exactly that one.
 	Recorded map[string]map[string]string
+	// Resources is what the backup holds, by API version and kind ("namespace/name" items).
+	Resources map[string][]string
+	// InPlace: Removals are what the restore deletes from the target namespace before it restores.
+	InPlace  bool
+	Removals []Removal
 }
 
 // PlanRestore is the preflight of a restore: the backup exists (waiting, bounded, for backup
 // sync) and Completed, it holds every enabled component, and the target namespace does not
 // already run the components' pods. Velero restores volume data and runs restore hooks only
 // in pods it creates itself, so a restore over running pods would leave their old data in
-// place and still report success.
+// place and still report success. A restore in place lists what it removes instead.
 func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePlan, error) {
 	if err := r.checkServer(ctx); err != nil {
 		return nil, &RefusalError{Problems: []error{err}}
@@ -86,26 +96,72 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 			problems = append(problems, &ArgumentError{Argument: ArgumentBackup, Err: err})
 		}
 	}
-	for _, p := range plans {
-		running, err := r.Kube.CoreV1().Pods(req.TargetNamespace).List(ctx, metav1.ListOptions{LabelSelector: labels.Set(p.Selector).String()})
-		if err != nil {
-			return nil, fmt.Errorf("list pods in namespace %s: %w", req.TargetNamespace, err)
-		}
-		if n := len(running.Items); n > 0 {
-			problems = append(problems, argumentError(ArgumentTargetNamespace, "namespace %q already runs %d pod(s) of component %q (%s). Velero restores volume data and runs "+
-				"restore hooks only in pods it creates, so restoring over them would keep their current data: restore into a fresh namespace "+
-				"(the clone path), or remove the component's workload from %q first", req.TargetNamespace, n, p.Component, running.Items[0].Name, req.TargetNamespace))
-		}
+	plan := &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans, InPlace: req.InPlace}
+	if plan.Resources, err = r.resourceList(ctx, backup); err != nil {
+		return nil, argumentError(ArgumentBackup, "read what backup %q holds: %v", backup.Name, err)
 	}
-	problems = append(problems, r.leftInTarget(ctx, backup, source, req.TargetNamespace)...)
-	recorded, err := r.recordedDumps(ctx, backup, plans)
-	if err != nil {
+	if req.InPlace {
+		plan.Removals, err = r.checkInPlace(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		problems = append(problems, r.runningInTarget(ctx, plans, req.TargetNamespace)...)
+	}
+	problems = append(problems, r.leftInTarget(ctx, plan, req.TargetNamespace)...)
+	if plan.Recorded, err = r.recordedDumps(ctx, backup, plans); err != nil {
 		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
 		return nil, &RefusalError{Problems: problems}
 	}
-	return &RestorePlan{Backup: backup, SourceNamespace: source, Plans: plans, Recorded: recorded}, nil
+	return plan, nil
+}
+
+// runningInTarget refuses a target namespace that runs pods of the components.
+func (r Runner) runningInTarget(ctx context.Context, plans []*strategy.Plan, target string) []error {
+	var problems []error
+	for _, p := range plans {
+		running, err := r.Kube.CoreV1().Pods(target).List(ctx, metav1.ListOptions{LabelSelector: labels.Set(p.Selector).String()})
+		if err != nil {
+			return append(problems, fmt.Errorf("list pods in namespace %s: %w", target, err))
+		}
+		if n := len(running.Items); n > 0 {
+			problems = append(problems, argumentError(ArgumentTargetNamespace, "namespace %q already runs %d pod(s) of component %q (%s). Velero restores volume data and runs "+
+				"restore hooks only in pods it creates, so restoring over them would keep their current data: restore into a fresh namespace "+
+				"(the clone path), remove the component's workload from %q first, or restore in place (in_place = true)", target, n, p.Component, running.Items[0].Name, target))
+		}
+	}
+	return problems
+}
+
+// checkInPlace lists what the restore in place removes; when the plan listed it, exactly that,
+// and only if the namespace holds nothing more to remove now.
+func (r Runner) checkInPlace(ctx context.Context, req RestoreRequest) ([]Removal, error) {
+	now, err := r.InPlaceRemovals(ctx, req.TargetNamespace, req.Components)
+	if err != nil || req.PlannedRemovals == nil {
+		return now, err
+	}
+	var added []string
+	for _, o := range now {
+		if !slices.Contains(req.PlannedRemovals, o) {
+			added = append(added, o.String())
+		}
+	}
+	if len(added) > 0 {
+		return nil, argumentError(ArgumentTargetNamespace, "namespace %q changed since the plan: the restore in place would now also remove %s, which the plan did not list. "+
+			"Nothing was removed: plan and apply again", req.TargetNamespace, strings.Join(added, ", "))
+	}
+	return req.PlannedRemovals, nil
+}
+
+// resourceList reads what the backup holds from the bucket.
+func (r Runner) resourceList(ctx context.Context, backup *velerov1.Backup) (map[string][]string, error) {
+	store, err := r.Locations.OpenStore(ctx, backup.Spec.StorageLocation)
+	if err != nil {
+		return nil, err
+	}
+	return store.ResourceList(ctx, backup.Name)
 }
 
 // restoreBlockers are the kinds of the backup's objects that must not already exist in the target
@@ -118,21 +174,30 @@ var restoreBlockers = []struct{ kind, noun string }{
 }
 
 // leftInTarget refuses a target namespace that already holds a workload or a claim of the same
-// name as one the backup holds of the source namespace.
-func (r Runner) leftInTarget(ctx context.Context, backup *velerov1.Backup, source, target string) []error {
-	store, err := r.Locations.OpenStore(ctx, backup.Spec.StorageLocation)
-	if err != nil {
-		return []error{argumentError(ArgumentBackup, "read what backup %q holds: %v", backup.Name, err)}
-	}
-	list, err := store.ResourceList(ctx, backup.Name)
-	if err != nil {
-		return []error{argumentError(ArgumentBackup, "read what backup %q holds: %v", backup.Name, err)}
+// name as one the backup holds of the source namespace. A restore in place removes the
+// components' workloads and claims and leaves the rest as it is on purpose; it refuses only a
+// claim of a component's pod that no workload uses any more (named <template>-<pod> by its
+// StatefulSet), which the restored pod would bind with its current data.
+func (r Runner) leftInTarget(ctx context.Context, plan *RestorePlan, target string) []error {
+	componentClaim := func(name string) bool {
+		for _, p := range plan.Plans {
+			for _, pod := range p.Pods {
+				if strings.HasSuffix(name, "-"+pod) {
+					return true
+				}
+			}
+		}
+		return false
 	}
 	var problems []error
 	for _, blocker := range restoreBlockers {
-		for _, item := range list[blocker.kind] {
+		for _, item := range plan.Resources[blocker.kind] {
 			ns, name, ok := strings.Cut(item, "/")
-			if !ok || ns != source {
+			if !ok || ns != plan.SourceNamespace {
+				continue
+			}
+			if plan.InPlace && (blocker.noun != "PersistentVolumeClaim" || !componentClaim(name) ||
+				slices.Contains(plan.Removals, Removal{blocker.noun, name})) {
 				continue
 			}
 			var err error
@@ -148,7 +213,7 @@ func (r Runner) leftInTarget(ctx context.Context, backup *velerov1.Backup, sourc
 			case err == nil:
 				problems = append(problems, argumentError(ArgumentTargetNamespace, "namespace %q already has the %s %q that backup %q holds (a workload scaled to 0, "+
 					"or a claim left behind): Velero keeps what exists instead of restoring it, so the old workload or the old volume's data would stay. "+
-					"Restore into a fresh namespace, or delete it from %q first", target, blocker.noun, name, backup.Name, target))
+					"Restore into a fresh namespace, or delete it from %q first", target, blocker.noun, name, plan.Backup.Name, target))
 			case !apierrors.IsNotFound(err):
 				problems = append(problems, argumentError(ArgumentTargetNamespace, "look for %s %s/%s: %v", blocker.noun, target, name, err))
 			}
@@ -276,7 +341,12 @@ func (r Runner) StartRestore(ctx context.Context, req RestoreRequest, plan *Rest
 	existing, err := existingObject(ctx, r.Velero, "restore", req.Name, "another backup, namespace or components",
 		func(rs *velerov1.Restore) bool { return sameRestore(rs.Spec, restore.Spec) })
 	if existing != nil || err != nil {
-		return existing, err
+		return existing, err // an existing restore has removed what it replaces already
+	}
+	if plan.InPlace {
+		if err := r.removeInPlace(ctx, req.TargetNamespace, plan.Removals, req.Components); err != nil {
+			return nil, err
+		}
 	}
 	return velero.Create(ctx, r.Velero, restore)
 }

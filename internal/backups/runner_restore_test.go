@@ -183,7 +183,7 @@ func TestPlanRestore(t *testing.T) {
 			pods:    []*corev1.Pod{testPod("web-0"), testPod("web-1")},
 			request: func(r *RestoreRequest) { r.TargetNamespace = "app" },
 			want: []string{`namespace "app" already runs 2 pod(s) of component "files" (web-0). Velero restores volume data and runs restore hooks only in pods it creates, ` +
-				`so restoring over them would keep their current data: restore into a fresh namespace (the clone path), or remove the component's workload from "app" first`},
+				`so restoring over them would keep their current data: restore into a fresh namespace (the clone path), remove the component's workload from "app" first, or restore in place (in_place = true)`},
 			argument: ArgumentTargetNamespace,
 		},
 	}
@@ -223,7 +223,8 @@ func TestStartRestore(t *testing.T) {
 	restorePVs := true
 	request := RestoreRequest{Name: "r1", Backup: "b1", TargetNamespace: "app-clone", ExistingResourcePolicy: "update",
 		RestorePVs: &restorePVs, Labels: map[string]string{"env": "test"}}
-	plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()}}
+	plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()},
+		Resources: map[string][]string{"v1/Pod": {"app/api-0", "app/web-0", "app/web-1"}, "apps/v1/Deployment": {"app/api"}}}
 
 	t.Run("creates the Restore, mapping the source namespace to the target", func(t *testing.T) {
 		env := newTestEnv(t)
@@ -269,8 +270,9 @@ version: v1
 
 	t.Run("a backup that holds only the components' pods holds nothing back", func(t *testing.T) {
 		env := newTestEnv(t)
-		env.bucket.put(velero.BackupResourceListKey("b1"), `{"v1/Pod":["app/web-0","app/web-1"]}`)
-		created, err := env.runner.StartRestore(ctx, request, plan)
+		componentsOnly := *plan
+		componentsOnly.Resources = map[string][]string{"v1/Pod": {"app/web-0", "app/web-1"}}
+		created, err := env.runner.StartRestore(ctx, request, &componentsOnly)
 		if err != nil || created.Spec.ResourceModifier != nil {
 			t.Errorf("StartRestore = %+v, %v; want no resource modifier", created, err)
 		}

@@ -463,6 +463,145 @@ create table guarded (v int check (public.allowed(v))); insert into guarded valu
 	t.Logf("without one transaction the same replay fails and leaves tables behind:\n%s", control)
 }
 
+// Production's data is damaged after a backup; the restore in place lists in the plan what it
+// removes (the components' workloads and claims), removes exactly that, and brings every
+// component back equal to the backup, while a ConfigMap, a Secret and a workload that are not
+// components (changed after the backup) stay exactly as they are, their pods still running.
+func TestAccRestore_inPlaceReplacesTheComponentsAndNothingElse(t *testing.T) {
+	stack := sandboxtest.Require(t)
+	app := deploySampleApp(t, stack, "acc-inplace")
+	ns := app.namespace
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	reporter := []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reporter, labels: {app.kubernetes.io/name: reporter}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: reporter}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: reporter}}
+    spec:
+      automountServiceAccountToken: false
+      terminationGracePeriodSeconds: 1
+      containers: [{name: reporter, image: localhost/styrmin/util:1, imagePullPolicy: Never, command: [sleep, "100000"]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: before}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: api-token}
+stringData: {token: before}
+`)
+	if err := stack.Apply(ctx, reporter, ns); err != nil {
+		t.Fatal(err)
+	}
+	app.write("before", 10)
+	atBackup := app.fingerprint(app.namespace)
+
+	// untouched reads what is not a component's: its identity and content must not change.
+	untouched := func() string {
+		t.Helper()
+		cm, err := stack.Kube.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, err := stack.Kube.CoreV1().Secrets(ns).Get(ctx, "api-token", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pods []string
+		for _, selector := range []string{"app.kubernetes.io/name=reporter", "app.kubernetes.io/component=server"} {
+			running, err := stack.WaitPodRunning(ctx, ns, selector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pod := range running {
+				pods = append(pods, fmt.Sprintf("%s %s restarts=%d", pod.Name, pod.UID, pod.Status.ContainerStatuses[0].RestartCount))
+			}
+		}
+		return fmt.Sprintf("configmap %s %s; secret %s %s; pods %v", cm.UID, cm.Data["mode"], secret.UID, secret.Data["token"], pods)
+	}
+	var before string
+	removes := []knownvalue.Check{}
+	for _, o := range []string{"StatefulSet/files", "StatefulSet/mariadb", "StatefulSet/postgres", "Deployment/notes",
+		"PersistentVolumeClaim/files-data-files-0", "PersistentVolumeClaim/files-data-files-1", "PersistentVolumeClaim/mariadb-data-mariadb-0",
+		"PersistentVolumeClaim/mariadb-dump-mariadb-0", "PersistentVolumeClaim/postgres-data-postgres-0"} {
+		removes = append(removes, knownvalue.StringExact(o))
+	}
+	inPlace := fmt.Sprintf(`
+resource "styrmin_restore" "in_place" {
+  backup_name      = styrmin_backup.app.name
+  target_namespace = %q
+  components       = data.styrmin_driver_spec.app.components
+  in_place         = true
+}
+`, ns)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: backupConfig(t, ns, ""),
+				Check: func(*terraform.State) error {
+					// The damage: rows changed and lost, a table that was not there, files gone and
+					// added, and what is not a component's changed too.
+					app.write("after", 7)
+					app.exec(ns, "postgres", psql+` "delete from items where id <= 3; create table intruder (x int)"`)
+					app.exec(ns, "mariadb", mariadb+` "update items set note = 'damaged'"`)
+					app.execAll(ns, "files", `rm -f /data/uploads/before-1.txt`)
+					app.exec(ns, "notes", `rm -f /data/notes/before-2.txt`)
+					for _, patch := range []struct{ kind, name, data string }{
+						{"configmaps", "settings", `{"data":{"mode":"after"}}`},
+						{"secrets", "api-token", `{"stringData":{"token":"after"}}`},
+					} {
+						var err error
+						if patch.kind == "configmaps" {
+							_, err = stack.Kube.CoreV1().ConfigMaps(ns).Patch(ctx, patch.name, types.MergePatchType, []byte(patch.data), metav1.PatchOptions{})
+						} else {
+							_, err = stack.Kube.CoreV1().Secrets(ns).Patch(ctx, patch.name, types.MergePatchType, []byte(patch.data), metav1.PatchOptions{})
+						}
+						if err != nil {
+							return err
+						}
+					}
+					before = untouched()
+					if damaged := app.fingerprint(ns); damaged["postgres"] == atBackup["postgres"] || damaged["files"] == atBackup["files"] {
+						return fmt.Errorf("the damage did not change the data: %v", damaged)
+					}
+					return nil
+				},
+			},
+			{
+				Config: backupConfig(t, ns, inPlace),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("styrmin_restore.in_place", plancheck.ResourceActionCreate),
+					plancheck.ExpectKnownValue("styrmin_restore.in_place", tfjsonpath.New("removes"), knownvalue.ListExact(removes)),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("styrmin_restore.in_place", tfjsonpath.New("verified"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("styrmin_restore.in_place", tfjsonpath.New("removes"), knownvalue.ListExact(removes)),
+				},
+				Check: func(*terraform.State) error {
+					if err := app.cloneMatches(ns, atBackup)(nil); err != nil {
+						return fmt.Errorf("restored in place: %w", err)
+					}
+					if n := app.exec(ns, "postgres", psql+` "select count(*) from pg_tables where tablename = 'intruder'"`); n != "0" {
+						return fmt.Errorf("the table made after the backup survived the restore in place")
+					}
+					if after := untouched(); after != before {
+						return fmt.Errorf("what is not a component's changed:\nbefore: %s\nafter:  %s", before, after)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
 // A namespace where the components run no pod, but their workloads (scaled to 0) and claims are
 // still there, is refused too: Velero would keep them, and the restored pods would bind the old
 // claims with their current data.

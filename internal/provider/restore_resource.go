@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -10,10 +11,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -46,8 +49,10 @@ type restoreModel struct {
 	ExistingResourcePolicy types.String         `tfsdk:"existing_resource_policy"`
 	RestorePVs             types.Bool           `tfsdk:"restore_pvs"`
 	BackupSyncTimeout      timetypes.GoDuration `tfsdk:"backup_sync_timeout"` // changes in place
+	InPlace                types.Bool           `tfsdk:"in_place"`
 
-	Restored types.Map `tfsdk:"restored"`
+	Removes  types.List `tfsdk:"removes"`
+	Restored types.Map  `tfsdk:"restored"`
 }
 
 var restoredAttrTypes = map[string]attr.Type{
@@ -68,11 +73,12 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Restore-on-apply: restores a `styrmin_backup` into the same or another namespace and replays " +
 			"each component's dump (environment clones).\n\n" +
-			"Velero restores volume data and runs restore hooks only in pods it creates itself. A target namespace that " +
-			"already runs a component's pods is therefore refused before anything is created: restore into a fresh " +
-			"namespace, or remove the workload first. The apply succeeds only when the restore is `Completed` without " +
-			"errors and every backed-up volume of the components was restored; a failed replay fails its hook and the " +
-			"error quotes Velero's reasons.\n\n" +
+			"Velero restores volume data and runs restore hooks only in pods it creates itself, and keeps what exists. A target " +
+			"namespace that already runs a component's pods, or holds the backup's workloads or claims, is therefore refused " +
+			"before anything is created: restore into a fresh namespace, remove the workload first, or restore in place " +
+			"(`in_place = true`), which lists in the plan what it deletes. The apply succeeds only when the restore is " +
+			"`Completed` without errors and every backed-up volume of the components was restored; a failed replay fails its " +
+			"hook and the error quotes Velero's reasons.\n\n" +
 			"Destroy removes only the Velero `Restore` record, never restored resources or data.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The Velero restore's name.",
@@ -105,6 +111,19 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"backup_sync_timeout": schema.StringAttribute{Optional: true, CustomType: timetypes.GoDurationType{},
 				Validators:          []validator.String{positiveDuration()},
 				MarkdownDescription: "How long to wait for the backup to appear through backup sync, a Go duration above zero. Default `2m`."},
+			"in_place": schema.BoolAttribute{Optional: true, PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+				MarkdownDescription: "Restore into a namespace that runs the components, replacing them. Before the restore, the apply deletes " +
+					"the StatefulSets and Deployments whose pod template carries an enabled component's labels, the component pods no " +
+					"controller owns, and the claims these pods use (a database's data claim too: its replay starts from an empty server), " +
+					"and waits until they are gone; the plan lists them in `removes`, and the apply deletes exactly those. Nothing else in " +
+					"the namespace is touched: ConfigMaps, Secrets, Services and the workloads that are not components stay as they are " +
+					"(Velero keeps what exists), and keep running while the databases replay: stop the application first if no client " +
+					"may see them empty. Refused when a component pod belongs to something else (a DaemonSet, a Job) or a pod that is " +
+					"not a component's uses one of the claims. Default `false`."},
+			"removes": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "With `in_place`: what the restore deletes from the target namespace before it restores, as " +
+					"`<Kind>/<name>`, known at plan time when the namespace and components are. Null otherwise."},
 			"wait_for_completion": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Wait for the restore and verify it. Default `true`."},
 			"timeouts": positiveTimeouts(timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true,
@@ -137,9 +156,49 @@ func (r *restoreResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 }
 
-// ModifyPlan turns a restore whose wait was interrupted into an update that resumes it.
+// ModifyPlan turns a restore whose wait was interrupted into an update that resumes it, and
+// lists what a new restore in place removes.
 func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	planResume(ctx, req, resp, map[string]attr.Value{"restored": types.MapUnknown(types.ObjectType{AttrTypes: restoredAttrTypes})})
+	if req.Plan.Raw.IsNull() || !req.State.Raw.IsNull() {
+		return
+	}
+	var plan restoreModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.InPlace.IsUnknown() && !plan.InPlace.ValueBool() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("removes"), types.ListNull(types.StringType))...)
+		return
+	}
+	if plan.InPlace.IsUnknown() || plan.TargetNamespace.IsUnknown() || plan.Components.IsUnknown() || r.data == nil {
+		return // known at apply
+	}
+	components, ok := componentsFrom(plan.Components, &resp.Diagnostics)
+	if !ok || !r.data.ready(ctx, &resp.Diagnostics) {
+		return
+	}
+	namespace := plan.TargetNamespace.ValueString()
+	removals, err := r.data.runner().InPlaceRemovals(ctx, namespace, components)
+	if err != nil {
+		addProblems(&resp.Diagnostics, "The restore in place cannot replace the components", err)
+		return
+	}
+	removes := make([]string, len(removals))
+	for i, o := range removals {
+		removes[i] = o.String()
+	}
+	list, diags := types.ListValueFrom(ctx, types.StringType, removes)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("removes"), list)...)
+	what := "nothing: no component runs there"
+	if len(removes) > 0 {
+		what = strings.Join(removes, "\n  ")
+	}
+	resp.Diagnostics.AddWarning("The restore in place deletes the components' workloads and claims",
+		fmt.Sprintf("Before it restores, the apply deletes from namespace %s, and waits until they are gone:\n  %s\n\n"+
+			"Their current data is replaced by the backup's. Nothing else in the namespace is touched.", namespace, what))
 }
 
 func (m restoreModel) request(ctx context.Context, diags *diag.Diagnostics) (backups.RestoreRequest, bool) {
@@ -159,6 +218,19 @@ func (m restoreModel) request(ctx context.Context, diags *diag.Diagnostics) (bac
 		Name: m.Name.ValueString(), Backup: m.BackupName.ValueString(), SourceNamespace: m.SourceNamespace.ValueString(),
 		TargetNamespace: m.TargetNamespace.ValueString(), Components: components,
 		ExistingResourcePolicy: m.ExistingResourcePolicy.ValueString(), Labels: labels, BackupSyncWait: syncWait,
+		InPlace: m.InPlace.ValueBool(),
+	}
+	if req.InPlace && !m.Removes.IsUnknown() && !m.Removes.IsNull() {
+		var removes []string
+		diags.Append(m.Removes.ElementsAs(ctx, &removes, false)...)
+		req.PlannedRemovals = []backups.Removal{}
+		for _, s := range removes {
+			o, err := backups.ParseRemoval(s)
+			if err != nil {
+				diags.AddAttributeError(path.Root("removes"), "Unreadable planned removal", err.Error())
+			}
+			req.PlannedRemovals = append(req.PlannedRemovals, o)
+		}
 	}
 	if !m.RestorePVs.IsNull() {
 		v := m.RestorePVs.ValueBool()
@@ -216,6 +288,16 @@ func (o *restoreOperation) begin(ctx context.Context, diags *diag.Diagnostics) b
 	o.plan = plan
 	o.model.fromRestore(restore)
 	o.model.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
+	o.model.Removes = types.ListNull(types.StringType)
+	if plan.InPlace {
+		removes := make([]string, len(plan.Removals))
+		for i, r := range plan.Removals {
+			removes[i] = r.String()
+		}
+		list, d := types.ListValueFrom(ctx, types.StringType, removes)
+		diags.Append(d...)
+		o.model.Removes = list
+	}
 	return true
 }
 
