@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,8 +144,9 @@ func (a *sampleApp) cloneMatches(clone string, atBackup map[string]string) resou
 }
 
 // serverHeldUntilRestored checks that the clone's server (a component no strategy restores) was
-// scheduled only once the restore had finished, every replay included, and runs now.
-func (a *sampleApp) serverHeldUntilRestored(clone string) resource.TestCheckFunc {
+// scheduled only once the restore had finished, every replay included, runs now, and saw at its
+// start the data of the backup (postgres, its fingerprint at backup time) in the database.
+func (a *sampleApp) serverHeldUntilRestored(clone, postgres string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -157,18 +159,28 @@ func (a *sampleApp) serverHeldUntilRestored(clone string) resource.TestCheckFunc
 		if err != nil {
 			return fmt.Errorf("the clone's server does not run: %w", err)
 		}
+		// What the application saw first, then why: a server that started early may have seen an
+		// empty schema, or a half-replayed database.
+		var problems []string
+		if seen := a.exec(clone, "server", "cat /www/db-at-start"); seen != postgres {
+			problems = append(problems, fmt.Sprintf("at its start the clone's server saw %q in the database, not the backup's data %q", seen, postgres))
+		}
 		for _, pod := range pods {
 			if len(pod.Spec.SchedulingGates) > 0 {
-				return fmt.Errorf("server pod %s still has scheduling gates %v", pod.Name, pod.Spec.SchedulingGates)
+				problems = append(problems, fmt.Sprintf("server pod %s still has scheduling gates %v", pod.Name, pod.Spec.SchedulingGates))
 			}
 			for _, c := range pod.Status.Conditions {
 				if c.Type == corev1.PodScheduled && finished != nil && c.LastTransitionTime.Before(finished) {
-					return fmt.Errorf("server pod %s was scheduled at %s, before the restore finished (%s): it could see the databases before their replay",
-						pod.Name, c.LastTransitionTime.UTC().Format(time.RFC3339), finished.UTC().Format(time.RFC3339))
+					problems = append(problems, fmt.Sprintf("server pod %s was scheduled at %s, before the restore finished (%s)",
+						pod.Name, c.LastTransitionTime.UTC().Format(time.RFC3339), finished.UTC().Format(time.RFC3339)))
 				}
 			}
 		}
-		a.t.Logf("the clone's server was scheduled after the restore finished at %s", finished.UTC().Format(time.RFC3339))
+		if len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
+		}
+		a.t.Logf("the clone's server was scheduled after the restore finished at %s, and saw the restored data (%s) at its start",
+			finished.UTC().Format(time.RFC3339), postgres)
 		return nil
 	}
 }
@@ -259,7 +271,7 @@ func TestAccBackupRestore_roundTrip(t *testing.T) {
 					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("phase"), knownvalue.StringExact("Completed")),
 					statecheck.ExpectKnownValue("styrmin_restore.clone", tfjsonpath.New("verified"), knownvalue.Bool(true)),
 				},
-				Check: resource.ComposeTestCheckFunc(app.cloneMatches(clone, atBackup), app.serverHeldUntilRestored(clone)),
+				Check: resource.ComposeTestCheckFunc(app.cloneMatches(clone, atBackup), app.serverHeldUntilRestored(clone, atBackup["postgres"])),
 			},
 			{ // import by the Velero backup's name. Not recoverable from Velero: the components (the
 				// driver file's), the provider-side settings, and ttl's spelling ("1h" is "1h0m0s").
