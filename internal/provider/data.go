@@ -78,6 +78,16 @@ func newProviderData(ctx context.Context, version string, config providerModel, 
 		tflog.Trace(ctx, msg, fields)
 	}
 	opts := []kubeconn.Option{kubeconn.WithVersion(version)}
+	if !config.QPS.IsNull() || !config.Burst.IsNull() {
+		qps, burst := float64(kubeconn.DefaultQPS), int64(kubeconn.DefaultBurst)
+		if !config.QPS.IsNull() {
+			qps = config.QPS.ValueFloat64()
+		}
+		if !config.Burst.IsNull() {
+			burst = config.Burst.ValueInt64()
+		}
+		opts = append(opts, kubeconn.WithRateLimit(float32(qps), int(burst)))
+	}
 	if LoggingRequested() { // the logging transport parses every body: only when someone reads logs
 		opts = append(opts, kubeconn.WithWrapTransport(kubeconn.WrapTransport(logHTTP, data.redactor)))
 	}
@@ -145,7 +155,7 @@ func (m providerModel) settings(ctx context.Context, diags *diag.Diagnostics) (k
 func (m providerModel) hasUnknown() bool {
 	values := []interface{ IsUnknown() bool }{m.ConfigPath, m.ConfigPaths, m.ConfigContext, m.ConfigContextAuthInfo,
 		m.ConfigContextCluster, m.Host, m.Username, m.Password, m.Token, m.Insecure, m.TLSServerName,
-		m.ClientCertificate, m.ClientKey, m.ClusterCACertificate, m.ProxyURL, m.VeleroNamespace}
+		m.ClientCertificate, m.ClientKey, m.ClusterCACertificate, m.ProxyURL, m.VeleroNamespace, m.QPS, m.Burst}
 	for _, e := range m.Exec {
 		values = append(values, e.APIVersion, e.Command, e.Args, e.Env)
 	}

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -10,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubeconn"
 )
 
 var _ provider.Provider = (*StyrminProvider)(nil)
@@ -32,23 +35,25 @@ func New(version string) func() provider.Provider {
 
 // providerModel holds the connection settings, named as in the hashicorp/kubernetes provider.
 type providerModel struct {
-	ConfigPath            types.String `tfsdk:"config_path"`
-	ConfigPaths           types.List   `tfsdk:"config_paths"`
-	ConfigContext         types.String `tfsdk:"config_context"`
-	ConfigContextAuthInfo types.String `tfsdk:"config_context_auth_info"`
-	ConfigContextCluster  types.String `tfsdk:"config_context_cluster"`
-	Host                  types.String `tfsdk:"host"`
-	Username              types.String `tfsdk:"username"`
-	Password              types.String `tfsdk:"password"`
-	Token                 types.String `tfsdk:"token"`
-	Insecure              types.Bool   `tfsdk:"insecure"`
-	TLSServerName         types.String `tfsdk:"tls_server_name"`
-	ClientCertificate     types.String `tfsdk:"client_certificate"`
-	ClientKey             types.String `tfsdk:"client_key"`
-	ClusterCACertificate  types.String `tfsdk:"cluster_ca_certificate"`
-	ProxyURL              types.String `tfsdk:"proxy_url"`
-	Exec                  []execModel  `tfsdk:"exec"`
-	VeleroNamespace       types.String `tfsdk:"velero_namespace"`
+	ConfigPath            types.String  `tfsdk:"config_path"`
+	ConfigPaths           types.List    `tfsdk:"config_paths"`
+	ConfigContext         types.String  `tfsdk:"config_context"`
+	ConfigContextAuthInfo types.String  `tfsdk:"config_context_auth_info"`
+	ConfigContextCluster  types.String  `tfsdk:"config_context_cluster"`
+	Host                  types.String  `tfsdk:"host"`
+	Username              types.String  `tfsdk:"username"`
+	Password              types.String  `tfsdk:"password"`
+	Token                 types.String  `tfsdk:"token"`
+	Insecure              types.Bool    `tfsdk:"insecure"`
+	TLSServerName         types.String  `tfsdk:"tls_server_name"`
+	ClientCertificate     types.String  `tfsdk:"client_certificate"`
+	ClientKey             types.String  `tfsdk:"client_key"`
+	ClusterCACertificate  types.String  `tfsdk:"cluster_ca_certificate"`
+	ProxyURL              types.String  `tfsdk:"proxy_url"`
+	Exec                  []execModel   `tfsdk:"exec"`
+	VeleroNamespace       types.String  `tfsdk:"velero_namespace"`
+	QPS                   types.Float64 `tfsdk:"qps"`
+	Burst                 types.Int64   `tfsdk:"burst"`
 }
 
 type execModel struct {
@@ -100,6 +105,18 @@ func (p *StyrminProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "Namespace Velero runs in: a Kubernetes namespace name (lower-case letters, digits and `-`, " +
 					"at most 63 characters). Default `velero`. Environment: `STYRMIN_VELERO_NAMESPACE`.",
 				Validators: []validator.String{kubernetesNamespace()},
+			},
+			"qps": schema.Float64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Requests per second the provider sends to the Kubernetes API server, on average: a number above 0. "+
+					"Default `%d` (client-go's own default, 5, would stretch the refresh of a few hundred resources into minutes). "+
+					"Lower it where the API server is shared and rate-limited (API priority and fairness answers 429 to a client that sends too much).", kubeconn.DefaultQPS),
+				Validators: []validator.Float64{positiveRate{}},
+			},
+			"burst": schema.Int64Attribute{
+				Optional:            true,
+				MarkdownDescription: fmt.Sprintf("Requests the provider may send at once above `qps`: a whole number of at least 1. Default `%d`.", kubeconn.DefaultBurst),
+				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
 		},
 		Blocks: map[string]schema.Block{

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/styrmin/terraform-provider-styrmin/internal/kubeconn"
 	"github.com/styrmin/terraform-provider-styrmin/internal/sandboxtest"
 )
 
@@ -79,5 +80,34 @@ func TestProviderData_veleroNotInstalled(t *testing.T) {
 	got := diags.Errors()[0].Detail()
 	if !strings.Contains(got, "Velero is not installed in this cluster") || !strings.Contains(got, api.URL) {
 		t.Errorf("error does not say Velero is missing and where: %q", got)
+	}
+}
+
+// qps and burst reach the Kubernetes client; left out, the provider's defaults apply.
+func TestProviderData_rateLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		qps       types.Float64
+		burst     types.Int64
+		wantQPS   float32
+		wantBurst int
+	}{
+		{"defaults", types.Float64Null(), types.Int64Null(), kubeconn.DefaultQPS, kubeconn.DefaultBurst},
+		{"both set", types.Float64Value(7.5), types.Int64Value(15), 7.5, 15},
+		{"qps only", types.Float64Value(200), types.Int64Null(), 200, kubeconn.DefaultBurst},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var diags diag.Diagnostics
+			config := providerModel{Host: types.StringValue("https://k8s.example:6443"), Token: types.StringValue("t"),
+				ConfigPaths: types.ListNull(types.StringType), QPS: tc.qps, Burst: tc.burst}
+			data := newProviderData(context.Background(), "test", config, &diags)
+			if diags.HasError() || data.restConfig == nil {
+				t.Fatalf("configure: %v (%s)", diags, data.readyErr)
+			}
+			if data.restConfig.QPS != tc.wantQPS || data.restConfig.Burst != tc.wantBurst {
+				t.Errorf("QPS %v, burst %d; want %v, %d", data.restConfig.QPS, data.restConfig.Burst, tc.wantQPS, tc.wantBurst)
+			}
+		})
 	}
 }

@@ -39,6 +39,22 @@ func (c stringCheck) ValidateString(_ context.Context, req validator.StringReque
 	c.check(req.Path, req.ConfigValue.ValueString(), &resp.Diagnostics)
 }
 
+// positiveRate requires a number of requests per second above zero: client-go reads 0 as its own
+// default (5) and a negative rate as no limit at all, neither of which the user meant.
+type positiveRate struct{}
+
+func (positiveRate) Description(context.Context) string { return "a number above 0" }
+
+func (positiveRate) MarkdownDescription(context.Context) string { return "a number above 0" }
+
+func (positiveRate) ValidateFloat64(_ context.Context, req validator.Float64Request, resp *validator.Float64Response) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() || req.ConfigValue.ValueFloat64() > 0 {
+		return
+	}
+	resp.Diagnostics.AddAttributeError(req.Path, "Invalid request rate",
+		fmt.Sprintf("%s = %v: write a number of requests per second above 0, e.g. 20, or leave it out for the default.", req.Path, req.ConfigValue.ValueFloat64()))
+}
+
 // positiveDuration requires a Go duration above zero. The duration type and the timeouts package
 // check only the syntax, and "-720h" parses: a negative TTL makes Velero expire the backup at
 // once, and a negative timeout ends the wait before it starts.

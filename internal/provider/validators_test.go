@@ -49,6 +49,9 @@ func TestValidators_provider(t *testing.T) {
 			[]string{`velero_namespace = "velero-" is not a Kubernetes namespace name`, "must start and end with an alphanumeric character"}},
 		{"velero_namespace too long", provider("velero_namespace", quoted(strings.Repeat("v", 64))),
 			[]string{"is not a Kubernetes namespace name", "must be no more than 63 characters"}},
+		{"qps zero", provider("qps", "0"), []string{`qps = 0: write a number of requests per second above 0`}},
+		{"qps negative", provider("qps", "-1.5"), []string{`qps = -1.5: write a number of requests per second above 0`}},
+		{"burst zero", provider("burst", "0"), []string{`Attribute burst value must be at least 1, got: 0`}},
 		{"two exec blocks", `
 provider "styrmin" {
   host = "https://k8s.example:6443"
