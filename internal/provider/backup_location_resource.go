@@ -407,16 +407,8 @@ func (r *backupLocationResource) Delete(ctx context.Context, req resource.Delete
 }
 
 func (r *backupLocationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	name := nameFromID(req.ID)
-	if ns, _, ok := cutLast(req.ID, "/"); ok && r.data != nil && ns != r.data.veleroNamespace {
-		resp.Diagnostics.AddError("Import ID names another namespace",
-			fmt.Sprintf("%q is in namespace %q, but the provider manages Velero in %q: set velero_namespace = %q in the provider configuration.",
-				req.ID, ns, r.data.veleroNamespace, ns))
-		return
-	}
-	if !locationNamePattern.MatchString(name) {
-		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("%q is not <velero namespace>/<name> or <name> of a backup storage location.", req.ID))
+	name, ok := r.data.importName(req.ID, "a backup storage location", &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)

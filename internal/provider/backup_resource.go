@@ -361,8 +361,11 @@ func (r *backupResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	}
 }
 
+// ImportState takes the ID every resource takes (importName); Read fills in the rest.
 func (r *backupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	if name, ok := r.data.importName(req.ID, "a Velero backup", &resp.Diagnostics); ok {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
+	}
 }
 
 func (m *backupModel) fromBackup(b *velerov1.Backup) {
@@ -391,20 +394,24 @@ func (m *backupModel) fromImport(_ context.Context, b *velerov1.Backup, diags *d
 	m.WaitForCompletion = types.BoolValue(true)
 	m.DeletionPolicy = types.StringValue("retain")
 	m.Verified = types.BoolValue(b.Status.Phase == velerov1.BackupPhaseCompleted)
+	m.Labels = userLabels(b.Labels, diags)
+	m.Components = types.MapNull(types.ObjectType{AttrTypes: componentAttrTypes})
+}
+
+// userLabels are an imported Velero object's labels but those Velero and this provider set.
+func userLabels(all map[string]string, diags *diag.Diagnostics) types.Map {
 	labels := map[string]attr.Value{}
-	for k, v := range b.Labels {
+	for k, v := range all {
 		if k != velero.ManagedByLabel && !strings.HasPrefix(k, "velero.io/") {
 			labels[k] = types.StringValue(v)
 		}
 	}
-	if len(labels) > 0 {
-		var d diag.Diagnostics
-		m.Labels, d = types.MapValue(types.StringType, labels)
-		diags.Append(d...)
-	} else {
-		m.Labels = types.MapNull(types.StringType)
+	if len(labels) == 0 {
+		return types.MapNull(types.StringType)
 	}
-	m.Components = types.MapNull(types.ObjectType{AttrTypes: componentAttrTypes})
+	m, d := types.MapValue(types.StringType, labels)
+	diags.Append(d...)
+	return m
 }
 
 func capturedValue(reports []backups.ComponentReport, diags *diag.Diagnostics) types.Map {

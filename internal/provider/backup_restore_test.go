@@ -280,6 +280,16 @@ func TestAccBackupRestore_roundTrip(t *testing.T) {
 				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"components", "captured", "deletion_policy", "timeouts", "ttl"},
 			},
+			{ // import of the restore, by <velero namespace>/<name>. Not recoverable: the components,
+				// what was restored, and the provider-side settings.
+				ResourceName: "styrmin_restore.clone",
+				ImportState:  true,
+				ImportStateIdFunc: func(s *terraform.State) (string, error) {
+					return "velero/" + s.RootModule().Resources["styrmin_restore.clone"].Primary.ID, nil
+				},
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"components", "restored", "timeouts"},
+			},
 			{ // the restore into a namespace that runs the workload is refused, nothing is created
 				Config:      backupConfig(t, app.namespace, restoreBlock(clone)+strings.Replace(restoreBlock(app.namespace), `"clone"`, `"in_place"`, 1)),
 				ExpectError: regexp.MustCompile(`(?s)already runs .*pod.*restore into a fresh namespace`),

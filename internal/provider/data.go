@@ -255,6 +255,27 @@ func configuredData(configured any, diags *diag.Diagnostics) *providerData {
 	return data
 }
 
+// importName reads an import ID, the same for every resource: <velero namespace>/<name>, or
+// <name> in the provider's Velero namespace. what names the object in errors.
+func (d *providerData) importName(id, what string, diags *diag.Diagnostics) (string, bool) {
+	if d == nil {
+		diags.AddError("Provider not configured", "Import needs the provider's connection settings.")
+		return "", false
+	}
+	name := nameFromID(id)
+	if ns, _, ok := cutLast(id, "/"); ok && ns != d.veleroNamespace {
+		diags.AddError("Import ID names another namespace",
+			fmt.Sprintf("%q is in namespace %q, but the provider manages Velero in %q: set velero_namespace = %q in the provider configuration.",
+				id, ns, d.veleroNamespace, ns))
+		return "", false
+	}
+	if !locationNamePattern.MatchString(name) {
+		diags.AddError("Invalid import ID", fmt.Sprintf("%q is not <velero namespace>/<name> or <name> of %s.", id, what))
+		return "", false
+	}
+	return name, true
+}
+
 func nameFromID(id string) string {
 	if _, name, ok := cutLast(id, "/"); ok {
 		return name

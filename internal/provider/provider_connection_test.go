@@ -111,3 +111,25 @@ func TestProviderData_rateLimit(t *testing.T) {
 		})
 	}
 }
+
+// Every resource takes the same import ID: <velero namespace>/<name>, or <name>.
+func TestImportName(t *testing.T) {
+	t.Parallel()
+	d := &providerData{veleroNamespace: "velero"}
+	for id, want := range map[string]string{"shop-daily": "shop-daily", "velero/shop-daily": "shop-daily"} {
+		var diags diag.Diagnostics
+		if got, ok := d.importName(id, "a Velero backup", &diags); !ok || got != want {
+			t.Errorf("importName(%q) = %q, %v (%v); want %q", id, got, ok, diags, want)
+		}
+	}
+	for id, want := range map[string]string{
+		"backups/shop-daily": `but the provider manages Velero in "velero": set velero_namespace = "backups"`,
+		"Shop_Daily":         `"Shop_Daily" is not <velero namespace>/<name> or <name> of a Velero backup`,
+		"velero/":            `is not <velero namespace>/<name> or <name>`,
+	} {
+		var diags diag.Diagnostics
+		if _, ok := d.importName(id, "a Velero backup", &diags); ok || !diags.HasError() || !strings.Contains(diags.Errors()[0].Detail(), want) {
+			t.Errorf("importName(%q): %v; want an error containing %q", id, diags, want)
+		}
+	}
+}

@@ -33,6 +33,7 @@ var (
 	_ resource.ResourceWithConfigure      = (*restoreResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*restoreResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*restoreResource)(nil)
+	_ resource.ResourceWithImportState    = (*restoreResource)(nil)
 )
 
 func NewRestoreResource() resource.Resource { return &restoreResource{} }
@@ -111,7 +112,7 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"backup_sync_timeout": schema.StringAttribute{Optional: true, CustomType: timetypes.GoDurationType{},
 				Validators:          []validator.String{positiveDuration()},
 				MarkdownDescription: "How long to wait for the backup to appear through backup sync, a Go duration above zero. Default `2m`."},
-			"in_place": schema.BoolAttribute{Optional: true, PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+			"in_place": schema.BoolAttribute{Optional: true, // how the restore is made: changing it later replaces nothing
 				MarkdownDescription: "Restore into a namespace that runs the components, replacing them. Before the restore, the apply deletes " +
 					"the StatefulSets and Deployments whose pod template carries an enabled component's labels, the component pods no " +
 					"controller owns, and the claims these pods use (a database's data claim too: its replay starts from an empty server), " +
@@ -119,7 +120,7 @@ func (r *restoreResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"the namespace is touched: ConfigMaps, Secrets, Services and the workloads that are not components stay as they are " +
 					"(Velero keeps what exists), and keep running while the databases replay: stop the application first if no client " +
 					"may see them empty. Refused when a component pod belongs to something else (a DaemonSet, a Job) or a pod that is " +
-					"not a component's uses one of the claims. Default `false`."},
+					"not a component's uses one of the claims. Only the apply that creates the restore reads it. Default `false`."},
 			"removes": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "With `in_place`: what the restore deletes from the target namespace before it restores, as " +
@@ -248,7 +249,7 @@ func (r *restoreResource) Create(ctx context.Context, req resource.CreateRequest
 // Update only changes how the provider behaves, or resumes an interrupted wait.
 func (r *restoreResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	updateOperation(ctx, req, resp, r.operation, func(plan, state *restoreModel) {
-		state.BackupSyncTimeout = plan.BackupSyncTimeout
+		state.BackupSyncTimeout, state.InPlace = plan.BackupSyncTimeout, plan.InPlace
 	})
 }
 
@@ -367,7 +368,47 @@ func (r *restoreResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	state.fromRestore(restore)
+	if state.BackupName.IsNull() { // import
+		state.fromImport(restore, &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// ImportState takes the ID every resource takes (importName); Read fills in the rest.
+func (r *restoreResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if name, ok := r.data.importName(req.ID, "a Velero restore", &resp.Diagnostics); ok {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	}
+}
+
+// fromImport fills the arguments of an imported restore from the Velero object. It counts as
+// verified when Velero finished it Completed without errors or failed hooks: what it restored may
+// have changed since, so the proof is not run again. Components, in_place and what was restored
+// are not recoverable.
+func (m *restoreModel) fromImport(rs *velerov1.Restore, diags *diag.Diagnostics) {
+	m.BackupName = types.StringValue(rs.Spec.BackupName)
+	source := ""
+	if len(rs.Spec.IncludedNamespaces) == 1 {
+		source = rs.Spec.IncludedNamespaces[0]
+		m.TargetNamespace = types.StringValue(source)
+	}
+	if target, ok := rs.Spec.NamespaceMapping[source]; ok {
+		m.TargetNamespace = types.StringValue(target)
+	}
+	if rs.Spec.ExistingResourcePolicy != "" {
+		m.ExistingResourcePolicy = types.StringValue(string(rs.Spec.ExistingResourcePolicy))
+	}
+	if rs.Spec.RestorePVs != nil {
+		m.RestorePVs = types.BoolValue(*rs.Spec.RestorePVs)
+	}
+	m.Labels = userLabels(rs.Labels, diags)
+	m.WaitForCompletion = types.BoolValue(true)
+	hooksFailed := rs.Status.HookStatus != nil && rs.Status.HookStatus.HooksFailed > 0
+	m.Verified = types.BoolValue(rs.Status.Phase == velerov1.RestorePhaseCompleted && rs.Status.Errors == 0 && !hooksFailed)
+	m.Components = types.MapNull(types.ObjectType{AttrTypes: componentAttrTypes})
+	m.Removes = types.ListNull(types.StringType)
+	m.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
 }
 
 // Delete removes the Restore record only; what it restored stays.
