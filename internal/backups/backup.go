@@ -264,8 +264,8 @@ type ComponentReport struct {
 func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*strategy.Plan) ([]ComponentReport, error) {
 	var problems []string
 	if b.Status.Phase != velerov1.BackupPhaseCompleted {
-		problems = append(problems, fmt.Sprintf("Velero finished the backup as %s (%d errors, %d warnings)%s",
-			PhaseOrNew(string(b.Status.Phase)), b.Status.Errors, b.Status.Warnings, validationErrors(b.Status.ValidationErrors)))
+		problems = append(problems, fmt.Sprintf("Velero finished the backup as %s (%d errors, %d warnings)%s%s",
+			PhaseOrNew(string(b.Status.Phase)), b.Status.Errors, b.Status.Warnings, validationErrors(b.Status.ValidationErrors), failureReason(b.Status.FailureReason)))
 	}
 	problems = append(problems, hookProblems(b, plans)...)
 	pvbs, err := velero.List[velerov1.PodVolumeBackup](ctx, r.Velero, velerov1.BackupNameLabel+"="+b.Name)

@@ -73,3 +73,12 @@ func TestPodSkeletonDropsEnvironmentValues(t *testing.T) {
 		t.Errorf("skeleton = %+v", s)
 	}
 }
+
+func TestFailureReasonIsQuotedOnlyWhenVeleroGaveOne(t *testing.T) {
+	if got := failureReason(""); got != "" {
+		t.Errorf("failureReason(\"\") = %q", got)
+	}
+	if got := failureReason("error getting backup"); got != "; Velero's reason: error getting backup" {
+		t.Errorf("failureReason = %q", got)
+	}
+}

@@ -43,6 +43,15 @@ func validationErrors(errs []string) string {
 	return ": " + strings.Join(errs, "; ")
 }
 
+// failureReason quotes why Velero failed an object as a whole (status.failureReason), which it
+// sets when it fails before it writes results: the only account of such a failure.
+func failureReason(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return "; Velero's reason: " + reason
+}
+
 // Argument is the argument of a request that a problem is about, so that the caller can point
 // at it (the provider underlines that attribute).
 type Argument string

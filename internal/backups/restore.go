@@ -406,8 +406,8 @@ func (r Runner) VerifyRestore(ctx context.Context, rs *velerov1.Restore, plan *R
 		problems = append(problems, err.Error())
 	}
 	if rs.Status.Phase != velerov1.RestorePhaseCompleted || rs.Status.Errors > 0 {
-		problems = append(problems, fmt.Sprintf("Velero finished the restore as %s (%d errors, %d warnings)%s",
-			PhaseOrNew(string(rs.Status.Phase)), rs.Status.Errors, rs.Status.Warnings, validationErrors(rs.Status.ValidationErrors)))
+		problems = append(problems, fmt.Sprintf("Velero finished the restore as %s (%d errors, %d warnings)%s%s",
+			PhaseOrNew(string(rs.Status.Phase)), rs.Status.Errors, rs.Status.Warnings, validationErrors(rs.Status.ValidationErrors), failureReason(rs.Status.FailureReason)))
 	}
 	// hooksAttempted is not reliable in Velero 1.18 (a second finalizer pass can reset it to 0);
 	// a failed hook with onError Fail shows as an error of the restore, checked above.
