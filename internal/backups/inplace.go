@@ -82,6 +82,23 @@ func (r Runner) listNamespace(ctx context.Context, namespace string) (*namespace
 	return &objs, nil
 }
 
+// componentSelector is the label selector of a component with an enabled backup.
+type componentSelector struct {
+	component string
+	labels.Selector
+}
+
+// backedUpSelectors are the selectors of the components a restore in place replaces.
+func backedUpSelectors(components []driverspec.Component) []componentSelector {
+	var out []componentSelector
+	for _, c := range components {
+		if c.Backup.Enabled && len(c.Selector) > 0 {
+			out = append(out, componentSelector{c.Name, labels.SelectorFromSet(c.Selector)})
+		}
+	}
+	return out
+}
+
 // InPlaceRemovals lists, in the order they are deleted, what restoring in place removes from
 // namespace: the StatefulSets and Deployments whose pod template carries the labels of a
 // component with an enabled backup (scaled to 0 or not), that component's pods no controller
@@ -119,11 +136,7 @@ func (r Runner) InPlaceRemovals(ctx context.Context, namespace string, component
 		}
 	}
 	var problems []error
-	for _, c := range components {
-		if !c.Backup.Enabled || len(c.Selector) == 0 {
-			continue
-		}
-		selector := labels.SelectorFromSet(c.Selector)
+	for _, selector := range backedUpSelectors(components) {
 		for i, sts := range objs.statefulSets {
 			if selector.Matches(labels.Set(sts.Spec.Template.Labels)) {
 				removing[Removal{"StatefulSet", sts.Name}] = true
@@ -147,7 +160,7 @@ func (r Runner) InPlaceRemovals(ctx context.Context, namespace string, component
 			case !removing[*owner]:
 				problems = append(problems, argumentError(ArgumentTargetNamespace, "pod %s of component %q in namespace %q belongs to %s %s, which a restore in place "+
 					"does not remove (it removes the StatefulSets and Deployments of the components): delete it first, or give it labels that are not the component's",
-					pod.Name, c.Name, namespace, owner.Kind, owner.Name))
+					pod.Name, selector.component, namespace, owner.Kind, owner.Name))
 			}
 		}
 	}
@@ -226,12 +239,13 @@ func (r Runner) removeInPlace(ctx context.Context, namespace string, removals []
 			return fmt.Errorf("delete %s from namespace %s for the restore in place: %w", o, namespace, err)
 		}
 	}
+	selectors := backedUpSelectors(components)
 	var left []string
 	err := wait.PollUntilContextTimeout(ctx, removalPollInterval, removalWait, true, func(ctx context.Context) (bool, error) {
 		// A failed listing is tried again at the next poll; the timeout bounds the wait.
 		objs, err := r.listNamespace(ctx, namespace)
 		if err == nil {
-			left = objs.present(removals, components)
+			left = objs.present(removals, selectors)
 		} else {
 			left = []string{"(" + err.Error() + ")"}
 		}
@@ -245,7 +259,7 @@ func (r Runner) removeInPlace(ctx context.Context, namespace string, removals []
 }
 
 // present names the removals, and the pods of the components, that are still in the namespace.
-func (objs *namespaceObjects) present(removals []Removal, components []driverspec.Component) []string {
+func (objs *namespaceObjects) present(removals []Removal, selectors []componentSelector) []string {
 	exists := map[Removal]bool{}
 	for _, s := range objs.statefulSets {
 		exists[Removal{"StatefulSet", s.Name}] = true
@@ -263,8 +277,8 @@ func (objs *namespaceObjects) present(removals []Removal, components []driverspe
 		}
 	}
 	for _, pod := range objs.pods {
-		for _, c := range components {
-			if c.Backup.Enabled && len(c.Selector) > 0 && labels.SelectorFromSet(c.Selector).Matches(labels.Set(pod.Labels)) {
+		for _, selector := range selectors {
+			if selector.Matches(labels.Set(pod.Labels)) {
 				left = append(left, "Pod/"+pod.Name)
 				break
 			}

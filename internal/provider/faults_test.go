@@ -602,26 +602,20 @@ func (s *faultScenario) cordon(on bool) {
 // waitRestore waits until a Velero restore into target is in phase.
 func (s *faultScenario) waitRestore(target string, phase velerov1.RestorePhase) {
 	s.t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		restores, err := velero.List[velerov1.Restore](context.Background(), s.stack.Velero, "")
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		for _, r := range restores {
-			if r.Spec.NamespaceMapping[s.app.namespace] == target && r.Status.Phase == phase {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("no restore into %s became %s", target, phase)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	s.waitRestoreUntil(target, "became "+string(phase), func(r velerov1.Restore) bool { return r.Status.Phase == phase })
 }
 
 // waitRestoreItems waits until the restore into target has restored every item it counted.
 func (s *faultScenario) waitRestoreItems(target string) {
+	s.t.Helper()
+	s.waitRestoreUntil(target, "restored all its items", func(r velerov1.Restore) bool {
+		p := r.Status.Progress
+		return p != nil && p.TotalItems > 0 && p.ItemsRestored >= p.TotalItems
+	})
+}
+
+// waitRestoreUntil waits, at most 3 minutes, until a Velero restore into target is done.
+func (s *faultScenario) waitRestoreUntil(target, what string, done func(velerov1.Restore) bool) {
 	s.t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -630,12 +624,12 @@ func (s *faultScenario) waitRestoreItems(target string) {
 			s.t.Fatal(err)
 		}
 		for _, r := range restores {
-			if p := r.Status.Progress; r.Spec.NamespaceMapping[s.app.namespace] == target && p != nil && p.TotalItems > 0 && p.ItemsRestored >= p.TotalItems {
+			if r.Spec.NamespaceMapping[s.app.namespace] == target && done(r) {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("the restore into %s did not restore all its items", target)
+			s.t.Fatalf("no restore into %s %s", target, what)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

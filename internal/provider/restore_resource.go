@@ -186,13 +186,8 @@ func (r *restoreResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		addProblems(&resp.Diagnostics, "The restore in place cannot replace the components", err)
 		return
 	}
-	removes := make([]string, len(removals))
-	for i, o := range removals {
-		removes[i] = o.String()
-	}
-	list, diags := types.ListValueFrom(ctx, types.StringType, removes)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("removes"), list)...)
+	removes := removalNames(removals)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("removes"), stringList(removes, &resp.Diagnostics))...)
 	what := "nothing: no component runs there"
 	if len(removes) > 0 {
 		what = strings.Join(removes, "\n  ")
@@ -291,13 +286,7 @@ func (o *restoreOperation) begin(ctx context.Context, diags *diag.Diagnostics) b
 	o.model.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
 	o.model.Removes = types.ListNull(types.StringType)
 	if plan.InPlace {
-		removes := make([]string, len(plan.Removals))
-		for i, r := range plan.Removals {
-			removes[i] = r.String()
-		}
-		list, d := types.ListValueFrom(ctx, types.StringType, removes)
-		diags.Append(d...)
-		o.model.Removes = list
+		o.model.Removes = stringList(removalNames(plan.Removals), diags)
 	}
 	return true
 }
@@ -429,6 +418,15 @@ func (m *restoreModel) fromRestore(rs *velerov1.Restore) {
 	if m.Restored.IsUnknown() {
 		m.Restored = types.MapNull(types.ObjectType{AttrTypes: restoredAttrTypes})
 	}
+}
+
+// removalNames are what an in-place restore removes, as `removes` and the plan's warning show them.
+func removalNames(removals []backups.Removal) []string {
+	names := make([]string, len(removals))
+	for i, o := range removals {
+		names[i] = o.String()
+	}
+	return names
 }
 
 func restoredValue(reports []backups.RestoreReport, diags *diag.Diagnostics) types.Map {
