@@ -24,7 +24,10 @@ import (
 // styrmin_restore take it, so the map can be passed straight in. The backup block's settings
 // follow from driverspec.BackupFields, where each is declared once.
 
-const selectorDoc = "`identifier.label`: the labels that select the component's pods (matchLabels)."
+const (
+	selectorDoc    = "`identifier.label`: the labels that select the component's pods (matchLabels)."
+	backupBlockDoc = "The component's backup block, as in the driver file (`volume` and `database` are written `volumes` and `databases`)."
+)
 
 var (
 	backupAttrTypes = func() map[string]attr.Type {
@@ -90,30 +93,46 @@ func componentsAttribute(description string) schema.MapNestedAttribute {
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 			"selector": schema.MapAttribute{Required: true, ElementType: types.StringType, MarkdownDescription: selectorDoc},
 			"backup": schema.SingleNestedAttribute{Required: true, Attributes: backup,
-				MarkdownDescription: "The component's backup block, as in the driver file (`volume` and `database` are written `volumes` and `databases`)."},
+				MarkdownDescription: backupBlockDoc},
 		}},
 	}
 }
 
 // componentsResult is the `components` the styrmin_driver_spec data source returns.
 func componentsResult(description string) datasourceschema.MapNestedAttribute {
+	return dataSourceComponents(description, false)
+}
+
+// componentsArgument is the `components` a data source takes, as styrmin_backup does.
+func componentsArgument(description string) datasourceschema.MapNestedAttribute {
+	return dataSourceComponents(description, true)
+}
+
+// dataSourceComponents is the `components` shape in a data source's schema: an argument (the map
+// required, the settings optional) or a result (everything computed).
+func dataSourceComponents(description string, argument bool) datasourceschema.MapNestedAttribute {
+	given := !argument // a setting is optional in an argument, computed in a result
 	backup := backupAttributes(
 		func(doc string) datasourceschema.Attribute {
-			return datasourceschema.BoolAttribute{Computed: true, MarkdownDescription: doc}
+			return datasourceschema.BoolAttribute{Optional: argument, Computed: given, MarkdownDescription: doc}
 		},
 		func(doc string) datasourceschema.Attribute {
-			return datasourceschema.StringAttribute{Computed: true, MarkdownDescription: doc}
+			return datasourceschema.StringAttribute{Optional: argument, Computed: given, MarkdownDescription: doc}
 		},
 		func(doc string) datasourceschema.Attribute {
-			return datasourceschema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: doc}
+			return datasourceschema.ListAttribute{Optional: argument, Computed: given, ElementType: types.StringType, MarkdownDescription: doc}
 		})
+	backupDoc := "The normalised backup settings: every setting present, `\"\"` or `[]` where unused."
+	if argument {
+		backupDoc = backupBlockDoc
+	}
 	return datasourceschema.MapNestedAttribute{
-		Computed:            true,
+		Required:            argument,
+		Computed:            given,
 		MarkdownDescription: description,
 		NestedObject: datasourceschema.NestedAttributeObject{Attributes: map[string]datasourceschema.Attribute{
-			"selector": datasourceschema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: selectorDoc},
-			"backup": datasourceschema.SingleNestedAttribute{Computed: true, Attributes: backup,
-				MarkdownDescription: "The normalised backup settings: every setting present, `\"\"` or `[]` where unused."},
+			"selector": datasourceschema.MapAttribute{Required: argument, Computed: given, ElementType: types.StringType, MarkdownDescription: selectorDoc},
+			"backup":   datasourceschema.SingleNestedAttribute{Required: argument, Computed: given, Attributes: backup, MarkdownDescription: backupDoc},
 		}},
 	}
 }

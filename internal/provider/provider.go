@@ -154,5 +154,5 @@ func (p *StyrminProvider) Resources(_ context.Context) []func() resource.Resourc
 }
 
 func (p *StyrminProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewDriverSpecDataSource}
+	return []func() datasource.DataSource{NewDriverSpecDataSource, NewBackupsDataSource}
 }

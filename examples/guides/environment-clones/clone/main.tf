@@ -1,5 +1,5 @@
 # The test environment, in its own cluster: reads production's bucket through a ReadOnly location
-# and restores one of production's backups into its own namespace.
+# and restores production's latest verified backup into its own namespace.
 terraform {
   # Write-only arguments and ephemeral variables.
   required_version = ">= 1.11"
@@ -11,9 +11,10 @@ variable "kube_context" {
   description = "Context of the test cluster in ~/.kube/config."
 }
 
-variable "production_backup_name" {
+variable "production_namespace" {
   type        = string
-  description = "The backup to restore: the production configuration's backup_name output."
+  default     = "shop"
+  description = "The namespace production backs up."
 }
 
 variable "target_namespace" {
@@ -67,17 +68,30 @@ data "styrmin_driver_spec" "app" {
   path = "${path.module}/driver.styrmin.yml"
 }
 
+# Production's backups as this cluster sees them (synced from the bucket), each proven for these
+# components; latest_verified is the newest proven one.
+data "styrmin_backups" "production" {
+  location   = styrmin_backup_location.production.name
+  namespace  = var.production_namespace
+  components = data.styrmin_driver_spec.app.components
+
+  # In the apply that creates the location, Velero syncs the backups in only after it has
+  # validated the location: search again for a few sync periods.
+  wait_for_verified = "3m"
+}
+
 resource "styrmin_restore" "app" {
-  backup_name      = var.production_backup_name
+  backup_name      = data.styrmin_backups.production.latest_verified
   target_namespace = var.target_namespace
   components       = data.styrmin_driver_spec.app.components
 
-  # The backup reaches this cluster through backup sync: allow a few sync periods.
-  backup_sync_timeout = "3m"
+  # A newer verified backup replaces this restore: in place, it replaces the components the
+  # previous one restored (the plan lists what it deletes).
+  in_place = true
+}
 
-  # backup_name is a variable, not a reference: without this, the restore could start before
-  # the location exists and wait for a backup nothing syncs.
-  depends_on = [styrmin_backup_location.production]
+output "restored_backup" {
+  value = styrmin_restore.app.backup_name
 }
 
 output "restored" {
