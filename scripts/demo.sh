@@ -56,6 +56,8 @@ show "$prod"
 
 step "terraform apply: styrmin_backup of $prod, then styrmin_restore into $clone"
 cd "$work"
+# The provider runs as the ServiceAccount of examples/rbac/styrmin-provider.yaml, not as admin.
+export KUBE_CONFIG_PATH="$SANDBOX_PROVIDER_KUBECONFIG"
 terraform apply -auto-approve -input=false -no-color | grep -E '^(styrmin_|data\.styrmin|Apply complete)' || { echo "terraform apply failed: run it in $work to see why"; exit 1; }
 terraform output -no-color
 

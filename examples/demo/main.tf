@@ -38,6 +38,16 @@ resource "styrmin_restore" "clone" {
   components       = data.styrmin_driver_spec.app.components
 }
 
+# The backups of production, each proven again: what a clone's configuration restores from
+# (latest_verified) without being handed a name.
+data "styrmin_backups" "production" {
+  location   = var.backup_location
+  namespace  = var.production_namespace
+  components = data.styrmin_driver_spec.app.components
+
+  depends_on = [styrmin_backup.production]
+}
+
 output "backup" {
   description = "The Velero backup and what it proved it captured, per component."
   value = {
@@ -55,4 +65,9 @@ output "restore" {
     name  = styrmin_restore.clone.name
     phase = styrmin_restore.clone.phase
   }
+}
+
+output "latest_verified_backup" {
+  description = "The newest backup of production that data.styrmin_backups proves."
+  value       = data.styrmin_backups.production.latest_verified
 }

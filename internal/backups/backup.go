@@ -444,6 +444,9 @@ func (r Runner) DeleteBackup(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	// Velero refuses a request while its backup tracker still holds the backup, which can outlast
+	// the Completed phase by a moment: a destroy right after the apply meets it. Asked again.
+	const stillInProgress = "backup is still in progress"
 	// A failed read is tried again (the API server may be restarting); one that keeps failing
 	// (Forbidden) ends the wait with its error, not with a timeout that blames Velero.
 	const readAttempts = 3
@@ -458,6 +461,10 @@ func (r Runner) DeleteBackup(ctx context.Context, name string) error {
 		} else {
 			dbr, dbrErr := velero.Get[velerov1.DeleteBackupRequest](ctx, r.Velero, created.Name)
 			switch {
+			case dbrErr == nil && dbr.Status.Phase == velerov1.DeleteBackupRequestPhaseProcessed && slices.Equal(dbr.Status.Errors, []string{stillInProgress}):
+				if created, err = velero.Create(ctx, r.Velero, request); err != nil {
+					return err
+				}
 			case dbrErr == nil && dbr.Status.Phase == velerov1.DeleteBackupRequestPhaseProcessed && len(dbr.Status.Errors) > 0:
 				return fmt.Errorf("the Velero server could not delete backup %s: %s", name, strings.Join(dbr.Status.Errors, "; "))
 			case dbrErr != nil && !apierrors.IsNotFound(dbrErr): // a request Velero removed leaves the Backup's read to decide

@@ -47,8 +47,9 @@ func (f FoundBackup) Started() time.Time {
 }
 
 // FindBackups lists the backups a query selects, newest first, each proven for components as
-// styrmin_backup proves a backup it made: the plans come from what the backup recorded of its
-// pods, so a backup synced from another cluster is proven as well as one made here. A backup is
+// styrmin_backup proves a backup it made: the plans come from what the backup recorded, or
+// captured, of its pods (BackupPlans), so a backup synced from another cluster, or made by a Velero
+// Schedule or by hand, is proven as well as one made here. A backup is
 // found in every phase but Deleting (Velero is removing it: it can no longer be restored).
 func (r Runner) FindBackups(ctx context.Context, q BackupQuery, components []driverspec.Component) ([]FoundBackup, error) {
 	selector := maps.Clone(q.Labels)
@@ -95,16 +96,16 @@ func (r Runner) proveFound(ctx context.Context, b *velerov1.Backup, components [
 		return fmt.Sprintf("Velero finished it as %s (%d errors)%s%s", b.Status.Phase, b.Status.Errors,
 			validationErrors(b.Status.ValidationErrors), failureReason(b.Status.FailureReason))
 	}
-	plans, err := PlansFromBackup(b, components)
-	if err != nil {
-		return strings.ReplaceAll(err.Error(), "\n", "; ")
-	}
 	missing, err := r.MissingFiles(ctx, b)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("its files in the bucket cannot be checked: %v", err)
 	case len(missing) > 0:
 		return errors.Join(missing...).Error()
+	}
+	plans, err := r.BackupPlans(ctx, b, components)
+	if err != nil {
+		return strings.ReplaceAll(err.Error(), "\n", "; ")
 	}
 	if _, err := r.VerifyBackup(ctx, b, plans); err != nil {
 		if failed := (*FailedError)(nil); errors.As(err, &failed) {

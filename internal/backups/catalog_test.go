@@ -1,7 +1,10 @@
 package backups
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +44,31 @@ func catalogBackup(t *testing.T, env *testEnv, name string, hours int, phase vel
 	return b
 }
 
+// podsArchive is the tar of a backup's contents as Velero writes it, holding only pods.
+func podsArchive(t *testing.T, namespace string, pods ...*corev1.Pod) string {
+	t.Helper()
+	var buf bytes.Buffer
+	archive := tar.NewWriter(&buf)
+	for _, pod := range pods {
+		data, err := json.Marshal(pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range []string{"resources/pods/namespaces/", "resources/pods/v1-preferredversion/namespaces/"} {
+			if err := archive.WriteHeader(&tar.Header{Name: dir + namespace + "/" + pod.Name + ".json", Mode: 0o644, Size: int64(len(data))}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := archive.Write(data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := archive.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
 func captureAll(t *testing.T, env *testEnv, backup string) {
 	t.Helper()
 	for _, pod := range []string{"web-0", "web-1"} {
@@ -65,6 +93,10 @@ func TestFindBackups(t *testing.T) {
 	catalogBackup(t, env, "partial", 4, velerov1.BackupPhasePartiallyFailed, true)
 	catalogBackup(t, env, "good-old", 3, velerov1.BackupPhaseCompleted, true)
 	captureAll(t, env, "good-old")
+	// Made without this provider, but it captured every volume of the pods it holds.
+	catalogBackup(t, env, "by-hand-complete", 2, velerov1.BackupPhaseCompleted, false)
+	env.bucket.put(velero.BackupContentsKey("by-hand-complete"), podsArchive(t, "app", testPod("web-0"), testPod("web-1"), otherPod("db-0")))
+	captureAll(t, env, "by-hand-complete")
 	// Not found: another namespace, another location, one Velero is deleting.
 	other := catalogBackup(t, env, "other-ns", 10, velerov1.BackupPhaseCompleted, true)
 	other.Spec.IncludedNamespaces = []string{"app", "more"}
@@ -84,12 +116,13 @@ func TestFindBackups(t *testing.T) {
 	}
 	want := []struct{ name, problem string }{
 		{"running", "Velero has not finished it (InProgress)"},
-		{"by-hand", "was not made by this provider"},
+		{"by-hand", `as backup by-hand captured the pods: component "files": identifier.label: selector app=web matches no pod`},
 		{"good-new", ""},
 		{"log-gone", "backups/log-gone/log-gone-logs.gz is gone from the bucket"},
 		{"half", "component files: no PodVolumeBackup for volume data of pod web-1: the volume was not captured"},
 		{"partial", "Velero finished it as PartiallyFailed (0 errors)"},
 		{"good-old", ""},
+		{"by-hand-complete", ""},
 	}
 	if len(found) != len(want) {
 		t.Fatalf("found %d backups, want %d: %+v", len(found), len(want), found)

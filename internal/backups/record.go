@@ -1,6 +1,7 @@
 package backups
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -49,6 +50,42 @@ func PlansFromBackup(b *velerov1.Backup, components []driverspec.Component) ([]*
 		}
 		plan.Pods = record.Pods // every backed-up pod, under its name
 		plans = append(plans, plan)
+	}
+	if len(problems) > 0 {
+		return nil, &RefusalError{Problems: problems}
+	}
+	return plans, nil
+}
+
+// BackupPlans are the plans of backup b's enabled components: from its record when this provider
+// made it; otherwise (a Velero Schedule's backup, one made by hand) from the pods as the backup
+// captured them, in its contents in the bucket, resolved as PlanBackup resolves the live ones.
+func (r Runner) BackupPlans(ctx context.Context, b *velerov1.Backup, components []driverspec.Component) ([]*strategy.Plan, error) {
+	if _, recorded := b.Annotations[RecordAnnotation]; recorded {
+		return PlansFromBackup(b, components)
+	}
+	if len(b.Spec.IncludedNamespaces) != 1 {
+		return nil, fmt.Errorf("backup %s holds namespaces %v and no record of its components: which pods are the components' is unknown", b.Name, b.Spec.IncludedNamespaces)
+	}
+	store, err := r.Locations.OpenStore(ctx, b.Spec.StorageLocation)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := store.BackupPods(ctx, b.Name, b.Spec.IncludedNamespaces[0])
+	if err != nil {
+		return nil, fmt.Errorf("backup %s has no record of its components, and the pods it captured cannot be read: %w", b.Name, err)
+	}
+	var problems []error
+	var plans []*strategy.Plan
+	for _, c := range components {
+		plan, err := strategy.Resolve(c, pods)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("as backup %s captured the pods: %w", b.Name, err))
+			continue
+		}
+		if plan != nil {
+			plans = append(plans, plan)
+		}
 	}
 	if len(problems) > 0 {
 		return nil, &RefusalError{Problems: problems}

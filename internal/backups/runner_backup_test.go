@@ -447,6 +447,26 @@ func TestDeleteBackup(t *testing.T) {
 		kubetest.ErrorContains(t, err, "the Velero server could not delete backup b1: backup storage location primary is ReadOnly; cannot delete")
 	})
 
+	t.Run("a request Velero refuses while it still tracks the backup is made again", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
+		requests := 0
+		env.dyn.PrependReactor("create", "deletebackuprequests", func(action k8stesting.Action) (bool, runtime.Object, error) {
+			u, ok := createdObject(action).(*unstructured.Unstructured)
+			if requests++; ok && requests == 1 {
+				u.Object["status"] = map[string]any{"phase": string(velerov1.DeleteBackupRequestPhaseProcessed), "errors": []any{"backup is still in progress"}}
+			}
+			return false, nil, nil
+		})
+		env.veleroDeletesBackupAfter(t, "b1", 4)
+		if err := env.runner.DeleteBackup(context.Background(), "b1"); err != nil {
+			t.Fatal(err)
+		}
+		if requests != 2 {
+			t.Errorf("%d DeleteBackupRequests, want 2", requests)
+		}
+	})
+
 	t.Run("a first read the API server refuses fails before any request is made", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, testBackup(velerov1.BackupPhaseCompleted))
@@ -611,10 +631,12 @@ func newTestEnv(t *testing.T, pods ...*corev1.Pod) *testEnv {
 	client := velero.NewClient(env.dyn, "velero")
 	env.runner = Runner{Kube: env.kube, Velero: client, Locations: velero.Locations{Kube: env.kube, Velero: client}, Exec: env.exec}
 	// The API server names objects created with generateName; the fake does not.
+	generated := 0
 	env.dyn.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		obj, err := meta.Accessor(createdObject(action))
 		if err == nil && obj.GetName() == "" && obj.GetGenerateName() != "" {
-			obj.SetName(obj.GetGenerateName() + "x7k2p")
+			generated++
+			obj.SetName(fmt.Sprintf("%sx7k2p%d", obj.GetGenerateName(), generated))
 		}
 		return false, nil, nil
 	})

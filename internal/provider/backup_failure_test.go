@@ -39,7 +39,7 @@ resource "styrmin_backup" "app" {
 %s
   }
 }
-`, os.Getenv("KUBECONFIG"), namespace, os.Getenv("SANDBOX_DEFAULT_BSL"), components)
+`, sandboxtest.ProviderKubeconfig(), namespace, os.Getenv("SANDBOX_DEFAULT_BSL"), components)
 }
 
 const sampleSelector = `"app.kubernetes.io/name" = "sample-app", "app.kubernetes.io/component"`

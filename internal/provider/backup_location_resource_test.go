@@ -42,7 +42,7 @@ resource "styrmin_backup_location" "test" {
   access_key_id      = %q
 %s
 }
-`, os.Getenv("KUBECONFIG"), name, os.Getenv("SANDBOX_S3_BUCKET"), prefix, os.Getenv("SANDBOX_S3_REGION"),
+`, sandboxtest.ProviderKubeconfig(), name, os.Getenv("SANDBOX_S3_BUCKET"), prefix, os.Getenv("SANDBOX_S3_REGION"),
 		os.Getenv("SANDBOX_S3_ENDPOINT"), os.Getenv("SANDBOX_S3_ACCESS_KEY_ID"), extra)
 }
 

@@ -211,7 +211,7 @@ resource "styrmin_backup" "app" {
   ttl             = "1h"
   deletion_policy = "delete"
 }
-%s`, os.Getenv("KUBECONFIG"), driverSpecPath(t), namespace, os.Getenv("SANDBOX_DEFAULT_BSL"), extra)
+%s`, sandboxtest.ProviderKubeconfig(), driverSpecPath(t), namespace, os.Getenv("SANDBOX_DEFAULT_BSL"), extra)
 }
 
 func restoreBlock(target string) string {
@@ -402,7 +402,7 @@ resource "styrmin_restore" "clone" {
   components       = data.styrmin_driver_spec.app.components
   %s
 }
-`, os.Getenv("KUBECONFIG"), driverSpecPath(t), backup, clone, extra)
+`, sandboxtest.ProviderKubeconfig(), driverSpecPath(t), backup, clone, extra)
 }
 
 // An application role that is not the restore user keeps, in the clone, its table, its grants and

@@ -71,8 +71,9 @@ func (d *backupsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 			"to hand to `styrmin_restore.backup_name`, so that a clone's configuration restores the latest good backup of " +
 			"production without being given its name.\n\n" +
 			"Backups that Velero's backup sync brought in from a `ReadOnly` location are found and proven the same way: the " +
-			"record each backup carries replaces the source pods. A backup not made by this provider (no record of its " +
-			"components) is listed, never verified. Each backup costs a few requests (its PodVolumeBackups, its files in the " +
+			"record each backup carries replaces the source pods. A backup made without this provider (by a Velero schedule, " +
+			"or by hand) has no record: it is proven against the pods it captured (read from its contents in the bucket), so " +
+			"it is verified only when it holds what `styrmin_backup` would have made, the dumps included. Each backup costs a few requests (its PodVolumeBackups, its files in the " +
 			"bucket, its log for database components): narrow the search with `newer_than` where a namespace keeps many.",
 		Attributes: map[string]schema.Attribute{
 			"location": schema.StringAttribute{Required: true,

@@ -885,7 +885,7 @@ resource "styrmin_restore" "clone" {
 %s
   }
 }
-`, os.Getenv("KUBECONFIG"), name, clone, faultComponents(0)))
+`, sandboxtest.ProviderKubeconfig(), name, clone, faultComponents(0)))
 	s.applyFails(restoreOnly, "a restore from the deleted backup", name, `(missing|gone) from the bucket`)
 
 	s.apply(terraform, "the apply after the backup's files were deleted")

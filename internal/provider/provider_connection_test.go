@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,19 +29,19 @@ func TestAccProvider_connectionErrors(t *testing.T) {
 			want:     `(?s)127\.0\.0\.1:1.*(reach|refused)`,
 		},
 		"credentials rejected": {
-			provider: `config_path = "` + os.Getenv("KUBECONFIG") + `"
+			provider: `config_path = "` + sandboxtest.ProviderKubeconfig() + `"
   token       = "not-a-valid-token"`,
 			want: `(?s)401|[Uu]nauthorized|rejected`,
 		},
 		"Velero namespace missing": {
-			provider: `config_path      = "` + os.Getenv("KUBECONFIG") + `"
+			provider: `config_path      = "` + sandboxtest.ProviderKubeconfig() + `"
   velero_namespace = "no-velero-here"`,
 			want: `(?s)no-velero-here.*velero_namespace`,
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			config := strings.Replace(locationConfig("acc-conn", "acc-conn", secretLine()),
-				`config_path = "`+os.Getenv("KUBECONFIG")+`"`, tc.provider, 1)
+				`config_path = "`+sandboxtest.ProviderKubeconfig()+`"`, tc.provider, 1)
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps:                    []resource.TestStep{{Config: config, ExpectError: regexp.MustCompile(tc.want)}},

@@ -28,7 +28,12 @@ func (l Layout) writeKubeconfig() error {
 	if err != nil {
 		return err
 	}
-	config := fmt.Sprintf(`apiVersion: v1
+	return os.WriteFile(l.Kubeconfig(), kubeconfig(l.apiServerURL(), ca, "admin", token), 0o600)
+}
+
+// kubeconfig is a kubeconfig for the stack's API server that authenticates user by token.
+func kubeconfig(server string, ca []byte, user, token string) []byte {
+	return []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
 - name: styrmin-sandbox
@@ -36,17 +41,16 @@ clusters:
     server: %s
     certificate-authority-data: %s
 users:
-- name: admin
+- name: %s
   user:
     token: %s
 contexts:
 - name: styrmin-sandbox
   context:
     cluster: styrmin-sandbox
-    user: admin
+    user: %[3]s
 current-context: styrmin-sandbox
-`, l.apiServerURL(), base64.StdEncoding.EncodeToString(ca), token)
-	return os.WriteFile(l.Kubeconfig(), []byte(config), 0o600)
+`, server, base64.StdEncoding.EncodeToString(ca), user, token))
 }
 
 func (l Layout) etcd() daemon {

@@ -107,6 +107,9 @@ func Up(ctx context.Context, l Layout, out io.Writer) error {
 		return err
 	}
 	step("velero BSL Available, node-agent up")
+	if err := l.grantProvider(ctx, c); err != nil {
+		return err
+	}
 	if err := l.writeEnv(bins, terraform, creds); err != nil {
 		return err
 	}
@@ -201,6 +204,8 @@ provider_installation {
 		{"SANDBOX_DIR", l.Dir},
 		{"KUBECONFIG", l.Kubeconfig()},
 		{"KUBE_CONFIG_PATH", l.Kubeconfig()},
+		// The provider's own identity, bound to exactly the rules of ProviderRBACFile.
+		{"SANDBOX_PROVIDER_KUBECONFIG", l.ProviderKubeconfig()},
 		{"SANDBOX_S3_ENDPOINT", S3Endpoint()},
 		{"SANDBOX_S3_REGION", S3Region},
 		{"SANDBOX_S3_BUCKET", S3Bucket},

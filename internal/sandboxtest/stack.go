@@ -62,6 +62,10 @@ func Connect() (*Stack, error) {
 	if _, err := kube.Discovery().ServerVersion(); err != nil {
 		return nil, fmt.Errorf("the local stack is not answering (%v): run `make sandbox-status`", err)
 	}
+	if _, err := os.Stat(ProviderKubeconfig()); ProviderKubeconfig() == "" || err != nil {
+		return nil, fmt.Errorf("no kubeconfig for the provider's ServiceAccount (SANDBOX_PROVIDER_KUBECONFIG=%q): "+
+			"the stack predates it, restart it with `make sandbox-down sandbox-up`", ProviderKubeconfig())
+	}
 	ns := os.Getenv("SANDBOX_VELERO_NAMESPACE")
 	if _, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
 		return nil, fmt.Errorf("velero namespace %q: %w", ns, err)
@@ -75,6 +79,10 @@ func Connect() (*Stack, error) {
 		VeleroNamespace: ns,
 	}, nil
 }
+
+// ProviderKubeconfig is the kubeconfig the provider under test uses: a ServiceAccount bound to
+// exactly the rules of the RBAC guide (sandbox.ProviderRBACFile), never the stack's admin.
+func ProviderKubeconfig() string { return os.Getenv("SANDBOX_PROVIDER_KUBECONFIG") }
 
 // Require returns the running stack. Without TF_ACC it skips t (acctest.Gate); with it, a stack
 // that does not answer fails t.

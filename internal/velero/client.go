@@ -172,7 +172,8 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 	}
 	for {
 		list, err := resource[T](c).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
-		if err != nil && ctx.Err() == nil && transient(err) {
+		// A transient error at the deadline still ends in pause's deadline error, which says so.
+		if err != nil && transient(err) {
 			unanswered = err
 			if err := pause(); err != nil {
 				return last, err
@@ -199,7 +200,7 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 			ResourceVersion: list.GetResourceVersion(),
 		})
 		switch {
-		case err != nil && ctx.Err() == nil && transient(err):
+		case err != nil && transient(err):
 			unanswered = err
 		case err != nil:
 			return last, err
