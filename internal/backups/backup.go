@@ -34,8 +34,8 @@ type BackupRequest struct {
 }
 
 // PlanBackup is the preflight of a backup: the Velero server answers, the location is Available,
-// every enabled component matches Running pods that have its volumes and containers, and a
-// node-agent runs on their nodes. Nothing is created (but the status request the server answers).
+// the namespace's file-system backup repository is not NotReady, every enabled component matches
+// Running pods that have its volumes and containers, and a node-agent runs on their nodes. Nothing is created (but the status request the server answers).
 func (r Runner) PlanBackup(ctx context.Context, req BackupRequest) ([]*strategy.Plan, []corev1.Pod, error) {
 	if err := r.checkServer(ctx); err != nil {
 		// Nothing else is worth checking with no server to run the backup.
@@ -45,6 +45,7 @@ func (r Runner) PlanBackup(ctx context.Context, req BackupRequest) ([]*strategy.
 	if err := r.checkLocation(ctx, req.Location); err != nil {
 		problems = append(problems, err)
 	}
+	problems = append(problems, r.checkRepositories(ctx, req.Namespace, req.Location)...)
 	pods, err := r.Kube.CoreV1().Pods(req.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list pods in namespace %s: %w", req.Namespace, err)

@@ -63,6 +63,8 @@ const (
 	ArgumentBackup          Argument = "backup"
 	ArgumentSourceNamespace Argument = "source namespace"
 	ArgumentTargetNamespace Argument = "target namespace"
+	// ArgumentScratchNamespace is a drill's target namespace.
+	ArgumentScratchNamespace Argument = "scratch namespace"
 	// ArgumentComponents is about one component: ArgumentError.Component names it.
 	ArgumentComponents Argument = "components"
 )

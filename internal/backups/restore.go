@@ -2,6 +2,7 @@ package backups
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -363,6 +364,52 @@ func sameRestore(existing, wanted velerov1.RestoreSpec) bool {
 // WaitRestore watches the Restore until it reaches a terminal phase; progress, when not nil,
 // hears where it stands at every change Velero reports.
 func (r Runner) WaitRestore(ctx context.Context, name string, progress func(Progress)) (*velerov1.Restore, error) {
+	// A PodVolumeRestore that failed (a damaged repository, say) dooms the restore, but Velero
+	// finishes it only once its restore hooks gave up waiting for the pods that volume never
+	// reached: up to the hooks' wait timeout, minutes later. The wait ends at the first failure.
+	waitCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go r.watchVolumeRestores(waitCtx, name, cancel)
+	rs, err := r.waitRestore(waitCtx, name, progress)
+	var failed *FailedError
+	if cause := context.Cause(waitCtx); errors.As(cause, &failed) {
+		return rs, failed
+	}
+	return rs, err
+}
+
+// volumeRestorePoll is how often WaitRestore looks for failed PodVolumeRestores; a variable for tests.
+var volumeRestorePoll = 3 * time.Second
+
+// watchVolumeRestores cancels the wait with a *FailedError once a PodVolumeRestore of restore name
+// failed. Errors of its lists are ignored: the wait itself goes on and decides.
+func (r Runner) watchVolumeRestores(ctx context.Context, name string, cancel context.CancelCauseFunc) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(volumeRestorePoll):
+		}
+		pvrs, err := velero.List[velerov1.PodVolumeRestore](ctx, r.Velero, velerov1.RestoreNameLabel+"="+name)
+		if err != nil {
+			continue
+		}
+		var problems []string
+		for _, pvr := range pvrs {
+			if pvr.Status.Phase == velerov1.PodVolumeRestorePhaseFailed {
+				problems = append(problems, fmt.Sprintf("PodVolumeRestore of volume %s of pod %s failed: %s", pvr.Spec.Volume, pvr.Spec.Pod.Name, pvr.Status.Message))
+			}
+		}
+		if len(problems) > 0 {
+			slices.Sort(problems)
+			cancel(&FailedError{Kind: "restore", Name: name, Problems: append(problems,
+				"the restore cannot succeed, so the wait ends here (Velero ends the restore itself only once its hooks stop waiting for the pods of these volumes)")})
+			return
+		}
+	}
+}
+
+func (r Runner) waitRestore(ctx context.Context, name string, progress func(Progress)) (*velerov1.Restore, error) {
 	return velero.WaitFor(ctx, r.Velero, name, func(rs *velerov1.Restore) (bool, error) {
 		if progress != nil {
 			p := Progress{Phase: PhaseOrNew(string(rs.Status.Phase))}

@@ -260,6 +260,34 @@ func TestPlanBackup(t *testing.T) {
 			want: []string{`"primary" is ReadOnly`, `component "files": identifier.label: selector app=web matches no pod`},
 		},
 	}
+	t.Run("refuses while the namespace's repository is NotReady, saying how to get it made again", func(t *testing.T) {
+		env := newTestEnv(t, testPod("web-0"))
+		repo := func(name, namespace string, phase velerov1.BackupRepositoryPhase) *velerov1.BackupRepository {
+			return &velerov1.BackupRepository{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero", Labels: map[string]string{
+					velerov1.VolumeNamespaceLabel: namespace, velerov1.StorageLocationLabel: "primary"}},
+				Status: velerov1.BackupRepositoryStatus{Phase: phase, Message: "error to connect backup repo: dial tcp: connection refused"},
+			}
+		}
+		env.create(t, repo("app-primary-kopia-x1", "app", velerov1.BackupRepositoryPhaseNotReady))
+		env.create(t, repo("other-primary-kopia-x2", "other", velerov1.BackupRepositoryPhaseNotReady)) // another namespace's
+		_, _, err := env.runner.PlanBackup(ctx, request)
+		kubetest.ErrorContains(t, err, `Velero's backup repository app-primary-kopia-x1 of namespace app in location "primary" is NotReady `+
+			`(error to connect backup repo: dial tcp: connection refused)`, "kubectl -n velero delete backuprepository app-primary-kopia-x1")
+		if strings.Contains(err.Error(), "other-primary") {
+			t.Errorf("another namespace's repository is named: %v", err)
+		}
+		assertArgument(t, err, ArgumentLocation)
+
+		ready := repo("app-primary-kopia-x1", "app", velerov1.BackupRepositoryPhaseReady)
+		if err := velero.Delete[velerov1.BackupRepository](ctx, env.runner.Velero, ready.Name); err != nil {
+			t.Fatal(err)
+		}
+		env.create(t, ready)
+		if _, _, err := env.runner.PlanBackup(ctx, request); err != nil {
+			t.Errorf("with the repository Ready: %v", err)
+		}
+	})
 	t.Run("refuses a location whose bucket cannot be reached from here, naming the endpoint", func(t *testing.T) {
 		env := newTestEnv(t, testPod("web-0"))
 		env.bucket.Close() // Velero still says Available: its last validation was before
@@ -678,6 +706,8 @@ func (env *testEnv) create(t *testing.T, obj any) {
 		_, err = velero.Create(context.Background(), env.runner.Velero, o)
 	case *velerov1.PodVolumeRestore:
 		_, err = velero.Create(context.Background(), env.runner.Velero, o)
+	case *velerov1.BackupRepository:
+		_, err = velero.Create(context.Background(), env.runner.Velero, o)
 	default:
 		t.Fatalf("create: unexpected %T", obj)
 	}
@@ -874,16 +904,17 @@ func (b *testBucket) remove(key string) {
 
 // fakeExec records the commands run in pods; fail makes them fail.
 type fakeExec struct {
-	mu   sync.Mutex
-	ran  []string
-	fail error
+	mu     sync.Mutex
+	ran    []string
+	stdout string
+	fail   error
 }
 
 func (f *fakeExec) Exec(_ context.Context, namespace, pod, container string, command ...string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ran = append(f.ran, fmt.Sprintf("%s/%s/%s: %s", namespace, pod, container, strings.Join(command, " ")))
-	return "", f.fail
+	return f.stdout, f.fail
 }
 
 func (b *testBucket) requestCount() int {

@@ -648,3 +648,30 @@ func allRestored(restore string) []*velerov1.PodVolumeRestore {
 		testPVR(restore+"-web-1", restore, "web-1", velerov1.PodVolumeRestorePhaseCompleted, 500, 500),
 	}
 }
+
+// A failed PodVolumeRestore ends the wait at once, with its message, although Velero keeps the
+// restore Finalizing (its hooks wait for pods the volume never reached).
+func TestWaitRestoreEndsAtAFailedVolume(t *testing.T) {
+	saved := volumeRestorePoll
+	volumeRestorePoll = time.Millisecond
+	t.Cleanup(func() { volumeRestorePoll = saved })
+	env := newTestEnv(t)
+	env.create(t, testRestore(velerov1.RestorePhaseFinalizingPartiallyFailed))
+	env.create(t, testPVR("r1-web-0", "r1", "web-0", velerov1.PodVolumeRestorePhaseCompleted, 10, 10))
+	env.create(t, withPVRMessage(testPVR("r1-web-1", "r1", "web-1", velerov1.PodVolumeRestorePhaseFailed, 0, 0),
+		"Failed to run kopia restore: invalid checksum at p31eb: cipher: message authentication failed"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rs, err := env.runner.WaitRestore(ctx, "r1", nil)
+	var failed *FailedError
+	if !errors.As(err, &failed) || errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitRestore = %v, want a *FailedError that is no interrupt", err)
+	}
+	kubetest.ErrorContains(t, err, "restore r1 failed:", "PodVolumeRestore of volume data of pod web-1 failed: Failed to run kopia restore: invalid checksum")
+	if strings.Contains(err.Error(), "pod web-0") {
+		t.Errorf("the restored volume is named: %v", err)
+	}
+	if rs == nil || rs.Name != "r1" {
+		t.Errorf("restore = %+v, want the last one seen", rs)
+	}
+}

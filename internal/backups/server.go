@@ -11,6 +11,7 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
@@ -83,6 +84,29 @@ func (r Runner) checkNodeAgents(ctx context.Context, plans []*strategy.Plan, pod
 				"component %s: no Velero node-agent runs on node %s, where its pods are: Velero's file-system backup of their volumes runs there, "+
 					"and would wait until the timeout. Check it: kubectl -n %s get daemonset node-agent", p.Component, strings.Join(missing, ", "), r.Velero.Namespace)})
 		}
+	}
+	return problems
+}
+
+// checkRepositories fails when Velero marked the file-system backup repository of namespace in
+// location NotReady (the store was unreachable when Velero last checked it, say): Velero checks it
+// again only every five minutes, and until then every backup of the namespace fails "errored
+// early". Deleted, it is made again by the next backup.
+func (r Runner) checkRepositories(ctx context.Context, namespace, location string) []error {
+	repos, err := velero.List[velerov1.BackupRepository](ctx, r.Velero, labels.SelectorFromSet(labels.Set{
+		velerov1.VolumeNamespaceLabel: namespace, velerov1.StorageLocationLabel: location}).String())
+	if err != nil {
+		return []error{fmt.Errorf("list Velero's backup repositories of namespace %s: %w", namespace, err)}
+	}
+	var problems []error
+	for _, repo := range repos {
+		if repo.Status.Phase != velerov1.BackupRepositoryPhaseNotReady {
+			continue
+		}
+		problems = append(problems, argumentError(ArgumentLocation, "Velero's backup repository %s of namespace %s in location %q is NotReady (%s): "+
+			"every backup of the namespace fails until Velero checks it again (every 5 minutes). Once the store is reachable, "+
+			"delete it and Velero makes it again: kubectl -n %s delete backuprepository %s",
+			repo.Name, namespace, location, repo.Status.Message, r.Velero.Namespace, repo.Name))
 	}
 	return problems
 }

@@ -674,6 +674,9 @@ func TestFault_objectStoreStoppedDuringABackup(t *testing.T) {
 		t.Fatalf("the apply whose bucket went away succeeded:\n%s", out)
 	}
 	expectMessages(t, "the apply whose bucket went away", out, `Velero finished the backup as (Failed|PartiallyFailed)`)
+	if s.unreadyRepositories() > 0 {
+		s.applyFails(terraform, "the apply while the repository is NotReady", `backup\W+repository .* is\W+NotReady`, `delete\W+backuprepository`)
+	}
 	s.dropUnreadyRepositories()
 	s.apply(terraform, "the apply after MinIO came back")
 	s.exactlyOneVerified(terraform)
@@ -685,11 +688,7 @@ func TestFault_objectStoreStoppedDuringABackup(t *testing.T) {
 // again by the next backup. Whether the outage hit before the repository was ready is timing.
 func (s *faultScenario) dropUnreadyRepositories() {
 	s.t.Helper()
-	repos, err := velero.List[velerov1.BackupRepository](context.Background(), s.stack.Velero, "velero.io/volume-namespace="+s.app.namespace)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for _, r := range repos {
+	for _, r := range s.repositories() {
 		if r.Status.Phase == velerov1.BackupRepositoryPhaseNotReady {
 			s.t.Logf("BackupRepository %s is NotReady (%s): deleting it", r.Name, r.Status.Message)
 			if err := velero.Delete[velerov1.BackupRepository](context.Background(), s.stack.Velero, r.Name); err != nil {
@@ -697,6 +696,26 @@ func (s *faultScenario) dropUnreadyRepositories() {
 			}
 		}
 	}
+}
+
+func (s *faultScenario) unreadyRepositories() int {
+	s.t.Helper()
+	n := 0
+	for _, r := range s.repositories() {
+		if r.Status.Phase == velerov1.BackupRepositoryPhaseNotReady {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *faultScenario) repositories() []velerov1.BackupRepository {
+	s.t.Helper()
+	repos, err := velero.List[velerov1.BackupRepository](context.Background(), s.stack.Velero, velerov1.VolumeNamespaceLabel+"="+s.app.namespace)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return repos
 }
 
 // Ctrl-C before the Velero backup exists (the preflight waits on a Velero server that hangs):

@@ -250,6 +250,9 @@ func waitSucceeded(diags *diag.Diagnostics, what, name, phase string, err error)
 			fmt.Sprintf("Velero %s %q did not finish within the timeout (it is %s). Raise timeouts.create, or check the Velero server "+
 				"and its node-agent.", what, name, backups.PhaseOrNew(phase)))
 		return false
+	case errors.As(err, new(*backups.FailedError)):
+		diags.AddError("The "+what+" failed", err.Error())
+		return false
 	case err != nil:
 		diags.AddError("Cannot wait for the "+what, err.Error())
 		return false
@@ -276,13 +279,14 @@ func addProblems(diags *diag.Diagnostics, summary string, err error) {
 
 // argumentAttributes are the attributes of the request arguments a problem can be about.
 var argumentAttributes = map[backups.Argument]path.Path{
-	backups.ArgumentName:            path.Root("name"),
-	backups.ArgumentNamespace:       path.Root("namespace"),
-	backups.ArgumentLocation:        path.Root("backup_location"),
-	backups.ArgumentBackup:          path.Root("backup_name"),
-	backups.ArgumentSourceNamespace: path.Root("source_namespace"),
-	backups.ArgumentTargetNamespace: path.Root("target_namespace"),
-	backups.ArgumentComponents:      path.Root("components"),
+	backups.ArgumentName:             path.Root("name"),
+	backups.ArgumentNamespace:        path.Root("namespace"),
+	backups.ArgumentLocation:         path.Root("backup_location"),
+	backups.ArgumentBackup:           path.Root("backup_name"),
+	backups.ArgumentSourceNamespace:  path.Root("source_namespace"),
+	backups.ArgumentTargetNamespace:  path.Root("target_namespace"),
+	backups.ArgumentScratchNamespace: path.Root("scratch_namespace"),
+	backups.ArgumentComponents:       path.Root("components"),
 }
 
 // problemAttribute is the attribute a domain problem is about: an argument of the request, or a
