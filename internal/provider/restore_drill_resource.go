@@ -112,7 +112,7 @@ func (r *restoreDrillResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				MarkdownDescription: "Keep the scratch namespace of a failed drill for inspection. Default `false`."},
 			"triggers": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()},
-				MarkdownDescription: "Any values: a change runs the drill again (e.g. `{ night = formatdate(\"YYYY-MM-DD\", timestamp()) }`)."},
+				MarkdownDescription: "Any values: a change runs the drill again (e.g. `{ day = formatdate(\"YYYY-MM-DD\", plantimestamp()) }`: once a day)."},
 			"timeouts": positiveTimeouts(timeouts.Attributes(ctx, timeouts.Opts{Create: true,
 				CreateDescription: "How long the drill may take, clean-up aside, a Go duration above zero. Default `30m`."})),
 			"passed":     schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the restore was verified and every check passed."},
