@@ -31,7 +31,7 @@ for platform in $platforms; do
   grep -q " ${zip}\$" "$sums" || fail "$sums does not list $zip"
   binary="${name}_v${version}"
   case $platform in windows_*) binary="$binary.exe" ;; esac
-  contents=$(unzip -Z1 "$zip" | sort | tr '\n' ' ')
+  contents=$(go run "$repo/scripts/zipentries" "$zip" | tr '\n' ' ')
   [ "$contents" = "LICENSE $binary " ] || fail "$zip holds '$contents', want LICENSE and $binary"
 done
 archives=$(ls ./*.zip | wc -l)
