@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`, after the stack is up: the clone story on the local stack. Deploys the sample app
 # into demo-production with data, backs it up with styrmin_backup, restores it into demo-clone
-# with styrmin_restore (examples/demo), and prints the data on both sides.
+# with styrmin_restore (examples/demo), and prints the data on both sides; then shows the nightly
+# schedule's first backup, proven, and a passing restore drill of it.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=/dev/null
@@ -54,7 +55,7 @@ show() {
 }
 show "$prod"
 
-step "terraform apply: styrmin_backup of $prod, then styrmin_restore into $clone"
+step "terraform apply: styrmin_backup of $prod, styrmin_restore into $clone, then a nightly styrmin_backup_schedule and a styrmin_restore_drill of its first backup"
 cd "$work"
 # The provider runs as the ServiceAccount of examples/rbac/styrmin-provider.yaml, not as admin.
 export KUBE_CONFIG_PATH="$SANDBOX_PROVIDER_KUBECONFIG"
@@ -69,10 +70,14 @@ step "the clone, restored from the backup"
 kubectl wait -n "$clone" --for=condition=Ready pod --all --timeout=240s >/dev/null
 show "$clone"
 
+step "the nightly schedule's last backup, proven, and the restore drill of it"
+echo "  scheduled backup: $(terraform output -raw scheduled_backup)"
+echo "  restore drill:    $(terraform output -raw drill)"
+
 cat <<MSG
 
 The clone holds the data as it was at backup time. State and configuration: $work
   cd $work && terraform plan      # no changes: drift detection would be quiet
-  cd $work && terraform destroy   # deletes the backup's data (deletion_policy = "delete"), keeps restored data
+  cd $work && terraform destroy   # deletes the backup's data (deletion_policy = "delete") and the schedule (its backups expire), keeps restored data
 Stop the stack with: make sandbox-down
 MSG

@@ -45,7 +45,38 @@ data "styrmin_backups" "production" {
   namespace  = var.production_namespace
   components = data.styrmin_driver_spec.app.components
 
-  depends_on = [styrmin_backup.production]
+  # Read after every backup this configuration makes, so that the plan after the apply is quiet.
+  depends_on = [styrmin_backup.production, styrmin_backup_schedule.production]
+}
+
+# Production's nightly backups, each made and proven as styrmin_backup's. Made after the clone,
+# since selecting the volumes on the workloads' pod templates rolls production's pods once.
+resource "styrmin_backup_schedule" "production" {
+  name            = "${var.production_namespace}-nightly"
+  namespace       = var.production_namespace
+  backup_location = var.backup_location
+  components      = data.styrmin_driver_spec.app.components
+  schedule        = "0 3 * * *"
+  ttl             = "24h"
+
+  depends_on = [styrmin_restore.clone]
+}
+
+# The schedule's last backup, restored into a scratch namespace of its own, replayed and checked.
+resource "styrmin_restore_drill" "nightly" {
+  backup_name = styrmin_backup_schedule.production.last_backup.name
+  components  = data.styrmin_driver_spec.app.components
+
+  checks = {
+    postgres = {
+      command         = ["sh", "-c", "psql -X -U app -d app -At -c 'select count(*) from customers'"]
+      expected_output = "3"
+    }
+    mariadb = {
+      command         = ["sh", "-c", "MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\" mariadb -uroot -N -B app -e 'select count(*) from orders'"]
+      expected_output = "3"
+    }
+  }
 }
 
 output "backup" {
@@ -70,4 +101,14 @@ output "restore" {
 output "latest_verified_backup" {
   description = "The newest backup of production that data.styrmin_backups proves."
   value       = data.styrmin_backups.production.latest_verified
+}
+
+output "scheduled_backup" {
+  description = "The schedule's last backup, as refresh proves it."
+  value       = "${styrmin_backup_schedule.production.last_backup.name}: ${styrmin_backup_schedule.production.last_backup.verified ? "verified" : styrmin_backup_schedule.production.last_backup.problem}"
+}
+
+output "drill" {
+  description = "The restore drill of the schedule's last backup."
+  value       = "${styrmin_restore_drill.nightly.backup_name}: ${styrmin_restore_drill.nightly.passed ? "passed" : "FAILED"} in ${styrmin_restore_drill.nightly.duration}"
 }

@@ -26,6 +26,8 @@ type BackupQuery struct {
 	Schedule  string            // only backups a Velero Schedule of this name made
 	Labels    map[string]string // only backups with every one of these labels
 	Since     time.Time         // only backups started (or, not started yet, created) at or after this
+	Finished  bool              // only backups Velero has finished
+	Limit     int               // only the newest Limit backups (0: all)
 }
 
 // FoundBackup is one backup a query found and what its proof says.
@@ -72,6 +74,7 @@ func (r Runner) FindBackups(ctx context.Context, q BackupQuery, components []dri
 			!slices.Equal(b.Spec.IncludedNamespaces, []string{q.Namespace}),
 			b.Status.Phase == velerov1.BackupPhaseDeleting,
 			q.Phase != "" && PhaseOrNew(string(b.Status.Phase)) != q.Phase,
+			q.Finished && !BackupFinished(b.Status.Phase),
 			f.Started().Before(q.Since):
 			continue
 		}
@@ -80,6 +83,9 @@ func (r Runner) FindBackups(ctx context.Context, q BackupQuery, components []dri
 	slices.SortFunc(found, func(a, b FoundBackup) int {
 		return cmp.Or(b.Started().Compare(a.Started()), strings.Compare(a.Backup.Name, b.Backup.Name))
 	})
+	if q.Limit > 0 && len(found) > q.Limit {
+		found = found[:q.Limit]
+	}
 	for i := range found {
 		found[i].Problem = r.proveFound(ctx, found[i].Backup, components)
 		found[i].Verified = found[i].Problem == ""

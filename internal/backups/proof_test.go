@@ -61,6 +61,23 @@ func TestVerifyBackupProvesDumpsFromTheBackupsLog(t *testing.T) {
 			want:   []string{"Velero attempted 1 hooks, the plan has 2"},
 		},
 		{
+			name:   "a Schedule's backup: every pod reported a dump named by a run of that schedule",
+			backup: scheduled(hooksRan(testBackup(velerov1.BackupPhaseCompleted)), "nightly"),
+			log:    []string{dumpLogLine("schedule/nightly@20261201T030000Z-1a2b", "db-0", "a"), dumpLogLine("schedule/nightly@20261201T030001Z-3c4d", "db-1", "b")},
+		},
+		{
+			name:   "a Schedule's backup: a run of another schedule proves nothing",
+			backup: scheduled(hooksRan(testBackup(velerov1.BackupPhaseCompleted)), "nightly"),
+			log:    []string{dumpLogLine("schedule/nightly@20261201T030000Z-1a2b", "db-0", "a"), dumpLogLine("schedule/nightly-2@20261201T030001Z-3c4d", "db-1", "b")},
+			want:   []string{"component db: pod db-1 reported no complete dump for this backup in its log"},
+		},
+		{
+			name:   "a backup made by no schedule: a schedule's run proves nothing",
+			backup: hooksRan(testBackup(velerov1.BackupPhaseCompleted)),
+			log:    []string{dumpLogLine("b1", "db-0", "a"), dumpLogLine("schedule/nightly@20261201T030001Z-3c4d", "db-1", "b")},
+			want:   []string{"component db: pod db-1 reported no complete dump for this backup in its log"},
+		},
+		{
 			name:   "no log at all",
 			backup: hooksRan(testBackup(velerov1.BackupPhaseCompleted)),
 			want: []string{"the backup's log cannot be read, so its dumps cannot be proven", "b1-logs.gz is gone from the bucket",
@@ -194,6 +211,12 @@ func testPVBOf(name, pod, volume string, bytes int64) *velerov1.PodVolumeBackup 
 	pvb := testPVB(name, "b1", pod, velerov1.PodVolumeBackupPhaseCompleted, bytes, bytes)
 	pvb.Spec.Volume = volume
 	return pvb
+}
+
+// scheduled marks b as a backup the Velero Schedule named schedule made.
+func scheduled(b *velerov1.Backup, schedule string) *velerov1.Backup {
+	b.Labels = map[string]string{velerov1.ScheduleNameLabel: schedule}
+	return b
 }
 
 func withHooks(b *velerov1.Backup, attempted, failed int) *velerov1.Backup {

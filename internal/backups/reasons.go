@@ -137,8 +137,8 @@ func logfmt(line string) map[string]string {
 }
 
 // dumpReports reads what the dumps of backup b reported on stdout, which Velero wrote into b's
-// log in the bucket, by component and pod. Only reports naming b count: the log is b's, and a
-// report naming another backup proves nothing about b.
+// log in the bucket, by component and pod. Only reports naming b, or a run of the Schedule that
+// made b, count: the log is b's, and a report naming another backup proves nothing about b.
 func (r Runner) dumpReports(ctx context.Context, b *velerov1.Backup) (map[string]map[string][]strategy.DumpReport, error) {
 	store, err := r.Locations.OpenStore(ctx, b.Spec.StorageLocation)
 	if err != nil {
@@ -150,6 +150,12 @@ func (r Runner) dumpReports(ctx context.Context, b *velerov1.Backup) (map[string
 	if err != nil {
 		return nil, err
 	}
+	// A Schedule's backup holds dumps named by the run of the schedule that made them: its log
+	// holds only its own hooks' output, so a run named there is this backup's.
+	ownRun := func(identity string) bool {
+		schedule := b.Labels[velerov1.ScheduleNameLabel]
+		return schedule != "" && strings.HasPrefix(identity, strategy.ScheduleRunPrefix(schedule))
+	}
 	reports := map[string]map[string][]strategy.DumpReport{}
 	for _, line := range lines {
 		stdout, ok := strings.CutPrefix(logfmt(line)["msg"], "stdout: ")
@@ -157,7 +163,7 @@ func (r Runner) dumpReports(ctx context.Context, b *velerov1.Backup) (map[string
 			continue
 		}
 		for _, report := range strategy.ParseDumpReports(stdout) {
-			if report.Backup != b.Name {
+			if report.Backup != b.Name && !ownRun(report.Backup) {
 				continue
 			}
 			if reports[report.Component] == nil {

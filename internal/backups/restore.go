@@ -87,7 +87,7 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 	} else if !slices.Contains(backup.Spec.IncludedNamespaces, source) {
 		return nil, argumentError(ArgumentSourceNamespace, "backup %q holds namespaces %v, not %q", backup.Name, backup.Spec.IncludedNamespaces, source)
 	}
-	plans, err := PlansFromBackup(backup, req.Components)
+	plans, err := r.BackupPlans(ctx, backup, req.Components)
 	if err != nil {
 		return nil, err
 	}
@@ -253,14 +253,14 @@ func (r Runner) recordedDumps(ctx context.Context, backup *velerov1.Backup, plan
 }
 
 // ResumeRestore is the plan of a restore made by an earlier apply, whose wait was interrupted:
-// what verifying it needs, rebuilt from the backup's record. Nothing is checked against the
+// what verifying it needs, rebuilt from the backup's record or contents. Nothing is checked against the
 // target namespace, which now holds what the restore brought.
 func (r Runner) ResumeRestore(ctx context.Context, req RestoreRequest) (*RestorePlan, error) {
 	backup, err := velero.Get[velerov1.Backup](ctx, r.Velero, req.Backup)
 	if err != nil {
 		return nil, fmt.Errorf("read the backup of the restore: %w", err)
 	}
-	plans, err := PlansFromBackup(backup, req.Components)
+	plans, err := r.BackupPlans(ctx, backup, req.Components)
 	if err != nil {
 		return nil, err
 	}

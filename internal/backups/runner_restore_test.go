@@ -51,6 +51,20 @@ func TestPlanRestore(t *testing.T) {
 		}
 	})
 
+	// A Schedule's backups carry no record: they are planned from the pods they captured.
+	t.Run("a backup without a record plans from the pods its contents hold", func(t *testing.T) {
+		env := newTestEnv(t)
+		env.create(t, withoutRecord(recordedBackup()))
+		env.bucket.put(velero.BackupContentsKey("b1"), podsArchive(t, "app", testPod("web-0"), testPod("web-1"), otherPod("db-0")))
+		plan, err := env.runner.PlanRestore(ctx, request())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Plans) != 1 || strings.Join(plan.Plans[0].Pods, ",") != "web-0,web-1" || strings.Join(plan.Plans[0].Volumes, ",") != "data" {
+			t.Errorf("plans = %+v; want the component's captured pods", plan.Plans)
+		}
+	})
+
 	t.Run("refuses a backup whose files are gone from the bucket, naming them", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.create(t, recordedBackup())
@@ -150,9 +164,10 @@ func TestPlanRestore(t *testing.T) {
 			argument: ArgumentSourceNamespace,
 		},
 		{
-			name:   "a backup not made by this provider",
+			// Planned from the pods its contents hold, which here are none of the component's.
+			name:   "a backup without a record that captured none of the component's pods",
 			backup: withoutRecord(recordedBackup()),
-			want:   []string{"backup b1 was not made by this provider (no styrmin.io/components annotation): its components' restore hooks are unknown"},
+			want:   []string{`as backup b1 captured the pods: component "files": identifier.label: selector app=web matches no pod`},
 		},
 		{
 			name:   "a backup whose record is unreadable",

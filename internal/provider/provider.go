@@ -150,7 +150,7 @@ func (p *StyrminProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *StyrminProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewBackupLocationResource, NewBackupResource, NewRestoreResource, NewRestoreDrillResource}
+	return []func() resource.Resource{NewBackupLocationResource, NewBackupResource, NewBackupScheduleResource, NewRestoreResource, NewRestoreDrillResource}
 }
 
 func (p *StyrminProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
 )
 
 // Validators shared by the schemas. They run in `terraform validate` and at the start of `plan`,
@@ -92,6 +94,21 @@ func kubernetesNamespace() validator.String {
 			if errs := validation.IsDNS1123Label(value); len(errs) > 0 {
 				diags.AddAttributeError(at, "Invalid namespace name",
 					fmt.Sprintf("%s = %q is not a Kubernetes namespace name: %s.", at, value, strings.Join(errs, "; ")))
+			}
+		},
+	}
+}
+
+// cronExpression requires a schedule the Velero server accepts (it is read with the server's own
+// parser): otherwise Velero only marks the Schedule FailedValidation, and no backup is ever made.
+func cronExpression() validator.String {
+	return stringCheck{
+		description: "a cron expression of five fields, or a descriptor such as @daily or @every 6h",
+		check: func(at path.Path, value string, diags *diag.Diagnostics) {
+			if _, err := backups.ParseCron(value, time.Now()); err != nil {
+				diags.AddAttributeError(at, "Invalid schedule",
+					fmt.Sprintf("%s = %q is not a schedule Velero accepts (%v): write five cron fields, minute hour day-of-month month day-of-week "+
+						"(e.g. \"0 3 * * *\", UTC), or a descriptor such as \"@daily\" or \"@every 6h\".", at, value, err))
 			}
 		},
 	}

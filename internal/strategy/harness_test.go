@@ -471,8 +471,8 @@ var fakeTools = []string{
 // these are on PATH next to the fakes, so a database tool installed on the
 // machine can never stand in for a fake.
 var systemTools = []string{
-	"awk", "cat", "chmod", "cp", "env", "flock", "grep", "head", "ln", "mkdir", "mktemp",
-	"mv", "rm", "sed", "sha256sum", "sleep", "stat", "sync", "tail", "tar", "wc",
+	"awk", "cat", "chmod", "cp", "date", "env", "flock", "grep", "head", "ln", "mkdir", "mktemp",
+	"mv", "od", "rm", "sed", "sha256sum", "sleep", "stat", "sync", "tail", "tar", "tr", "wc",
 }
 
 // shells are the POSIX shells to run the scripts with: /bin/sh is what the

@@ -43,7 +43,24 @@ func (p *Plan) HasRestoreHook() bool {
 // backup and reports itself on stdout) or runs backup_command (action). It is
 // nil for disk, which runs nothing.
 func (p *Plan) BackupHooks(namespace, backup string) *velerov1.BackupResourceHookSpec {
-	command := p.backupCommand(backup)
+	return p.backupHooks(namespace, backup, "")
+}
+
+// ScheduleHooks returns the hook spec of the backup template of the Velero
+// Schedule named schedule: BackupHooks, but the dump names a run of the
+// schedule (ScheduleRunPrefix, then when it ran and a random part), since
+// a Schedule names its Backups only when it makes them. The backup's log
+// records that run identity as BackupHooks' dumps record the backup's name.
+func (p *Plan) ScheduleHooks(namespace, schedule string) *velerov1.BackupResourceHookSpec {
+	return p.backupHooks(namespace, "", schedule)
+}
+
+// ScheduleRunPrefix starts the identity of every dump made by a backup of the
+// Velero Schedule named schedule.
+func ScheduleRunPrefix(schedule string) string { return "schedule/" + schedule + "@" }
+
+func (p *Plan) backupHooks(namespace, backup, schedule string) *velerov1.BackupResourceHookSpec {
+	command := p.backupCommand(backup, schedule)
 	if command == nil {
 		return nil
 	}
@@ -227,13 +244,13 @@ func (p *Plan) kindName() string {
 	return string(p.Kind)
 }
 
-func (p *Plan) backupCommand(backup string) []string {
+func (p *Plan) backupCommand(backup, schedule string) []string {
 	if p == nil {
 		return nil
 	}
 	switch {
 	case p.Kind.IsDatabase():
-		return shellCommand(p.dumpScript(backup))
+		return shellCommand(p.dumpScript(backup, schedule))
 	case p.Kind == driverspec.KindAction:
 		return append([]string(nil), p.backup.BackupCommand...)
 	}

@@ -130,3 +130,54 @@ func TestRestoreRefusesAStaleDump(t *testing.T) {
 		c.checkRefused(r, "was made for backup '"+testBackup+"', not for "+otherBackup)
 	})
 }
+
+// A Schedule's backups are named when Velero makes them, so their dumps name a run of the
+// schedule: each run its own identity, recorded in the log of the backup that ran it. A restore
+// of the backup whose log recorded the second run replays it and refuses the first run's dump,
+// which a volume still holds when the second run's hook did not run.
+func TestScheduledDumpsNameTheirRun(t *testing.T) {
+	inEveryShell(t, func(t *testing.T, c *container, plan *Plan) {
+		hooks := plan.ScheduleHooks("shop", "nightly")
+		if hooks == nil || len(hooks.PreHooks) != 1 {
+			t.Fatalf("schedule hooks %+v, want one pre hook", hooks)
+		}
+		run := func(data string) (string, map[string]string) {
+			r := c.run(hooks.PreHooks[0].Exec.Command, "FAKE_DATA="+data)
+			if r.code != 0 {
+				t.Fatalf("scheduled dump exited %d:\n%s", r.code, r.stderr)
+			}
+			reports := ParseDumpReports(r.stdout)
+			if len(reports) == 0 {
+				t.Fatalf("the scheduled dump reported nothing:\n%s", r.stdout)
+			}
+			identity := reports[0].Backup
+			if !strings.HasPrefix(identity, ScheduleRunPrefix("nightly")) || len(identity) <= len(ScheduleRunPrefix("nightly")) {
+				t.Fatalf("the scheduled dump names %q, want a run of %q", identity, ScheduleRunPrefix("nightly"))
+			}
+			if got := strings.TrimSpace(c.read(filepath.Join(c.dumpDir(), identityFile(plan)))); got != identity {
+				t.Errorf("identity file %q, report %q", got, identity)
+			}
+			recorded, err := recordedFor(plan, identity, r.stdout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return identity, recorded
+		}
+		first, recordedFirst := run("orders 1-41")
+		second, recordedSecond := run("orders 1-42")
+		if first == second {
+			t.Fatalf("two runs share the identity %q", first)
+		}
+
+		// The volume holds the second run's dump; the backup that recorded the first refuses it.
+		r := c.run(restoreScriptFor(t, plan, "nightly-20261201020000", recordedFirst))
+		c.checkRefused(r, "is not the one backup nightly-20261201020000 recorded in its log for pod "+testPodName+" (its marker differs)")
+
+		if r := c.run(restoreScriptFor(t, plan, "nightly-20261201030000", recordedSecond)); r.code != 0 {
+			t.Fatalf("restore of the recorded run exited %d:\n%s", r.code, r.stderr)
+		}
+		if got := c.read(filepath.Join(c.log, "restored.shop")); got != "PGDMP fake archive of shop\norders 1-42\n" {
+			t.Errorf("restored %q into shop, want the second run's dump", got)
+		}
+	})
+}

@@ -35,6 +35,11 @@ type scriptData struct {
 	Dumping bool
 	// Backup is the backup the dump is made for, or restored from.
 	Backup string
+	// Schedule, for a dump made by a Velero Schedule's backups (Backup is then
+	// empty), is the identity's start; the dump adds the run (ScheduleRunPrefix).
+	Schedule string
+	// ScheduleRuns, for a restore, is the pattern of every schedule's run identity.
+	ScheduleRuns string
 	// Identity is the file that names Backup in the dump directory, relative to Dir.
 	Identity string
 	// Recorded are, for a restore, the markers of the dumps Backup recorded in its log, by pod.
@@ -144,13 +149,18 @@ func parseKindScripts() map[driverspec.Kind]*template.Template {
 	return scripts
 }
 
-func (p *Plan) dumpScript(backup string) string {
-	return p.render("dump.sh", p.scriptData(true, backup))
+func (p *Plan) dumpScript(backup, schedule string) string {
+	data := p.scriptData(true, backup)
+	if schedule != "" {
+		data.Schedule = ScheduleRunPrefix(schedule)
+	}
+	return p.render("dump.sh", data)
 }
 
 // restoreScript replays the dump of backup; recorded are the markers its log holds, by pod.
 func (p *Plan) restoreScript(backup string, recorded map[string]string) string {
 	data := p.scriptData(false, backup)
+	data.ScheduleRuns = ScheduleRunPrefix("*") + "*"
 	for _, pod := range slices.Sorted(maps.Keys(recorded)) {
 		data.Recorded = append(data.Recorded, recordedDump{Pod: pod, Marker: recorded[pod]})
 	}

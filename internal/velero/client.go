@@ -24,7 +24,7 @@ import (
 type Object interface {
 	velerov1.Backup | velerov1.Restore | velerov1.BackupStorageLocation |
 		velerov1.PodVolumeBackup | velerov1.PodVolumeRestore | velerov1.DeleteBackupRequest |
-		velerov1.ServerStatusRequest | velerov1.BackupRepository
+		velerov1.ServerStatusRequest | velerov1.BackupRepository | velerov1.Schedule
 }
 
 // kinds maps each type to its resource; the zero value of T selects the entry.
@@ -47,12 +47,14 @@ func kindOf[T Object]() (kind string, gvr schema.GroupVersionResource) {
 		kind = "ServerStatusRequest"
 	case *velerov1.BackupRepository:
 		kind = "BackupRepository"
+	case *velerov1.Schedule:
+		kind = "Schedule"
 	}
 	plural := map[string]string{
 		"Backup": "backups", "Restore": "restores", "BackupStorageLocation": "backupstoragelocations",
 		"PodVolumeBackup": "podvolumebackups", "PodVolumeRestore": "podvolumerestores",
 		"DeleteBackupRequest": "deletebackuprequests", "ServerStatusRequest": "serverstatusrequests",
-		"BackupRepository": "backuprepositories",
+		"BackupRepository": "backuprepositories", "Schedule": "schedules",
 	}[kind]
 	return kind, velerov1.SchemeGroupVersion.WithResource(plural)
 }

@@ -5,7 +5,12 @@ cd -- "$styrmin_dir" 2>/dev/null || fail "$styrmin_dir does not exist: the backu
 [ -f {{q .Marker}} ] || fail "$styrmin_dir/{{.Marker}} is missing: the dump in this backup never completed; refusing to restore it"
 sha256sum -c -- {{q .Marker}} >&2 || fail "the files in $styrmin_dir do not match {{.Marker}} (see above): the dump is damaged or incomplete; refusing to restore it"
 styrmin_made_for=$(cat -- {{q .Identity}} 2>/dev/null) || styrmin_made_for=
-[ "$styrmin_made_for" = {{q .Backup}} ] || fail "the dump in $styrmin_dir was made for backup '${styrmin_made_for:-(none)}', not for {{.Backup}}, which is being restored; refusing to restore it"
+# A Schedule's backups name their runs, not themselves: which run this backup made is
+# told by the marker below, which lists the identity file's sha256 as its log recorded it.
+case "$styrmin_made_for" in
+{{q .Backup}} | {{.ScheduleRuns}}) ;;
+*) fail "the dump in $styrmin_dir was made for backup '${styrmin_made_for:-(none)}', not for {{.Backup}}, which is being restored; refusing to restore it" ;;
+esac
 # The dump must be the one the backup's log recorded for this pod, file by file.
 # shellcheck disable=SC3028 # HOSTNAME is the container runtime's (the pod's name), from the environment
 styrmin_pod=${HOSTNAME:-$(cat /proc/sys/kernel/hostname)}

@@ -1,0 +1,4 @@
+import {
+  to = styrmin_backup_schedule.nightly
+  id = "shop-nightly"
+}
