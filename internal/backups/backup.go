@@ -204,17 +204,31 @@ type Progress struct {
 	BytesTotal  int64
 	HooksRun    int // hooks Velero attempted so far (backups only)
 	HooksFailed int
+	// Stalled describes a volume whose PodVolumeBackup a node-agent accepted but has not started
+	// for stallAfter ("" when none): Velero 1.18's node-agent can lose track of its data-path pods
+	// after an API server restart, and the backup then waits until Velero's own timeout.
+	Stalled string
 }
+
+// stallAfter is how long a PodVolumeBackup may stay Accepted before the wait calls it stalled.
+var stallAfter = 2 * time.Minute
 
 // WaitBackup watches the Backup until it reaches a terminal phase; progress, when not nil, hears
 // where it stands at every change Velero reports.
+// A wait that times out while a volume is stalled returns a *StalledError saying so.
 func (r Runner) WaitBackup(ctx context.Context, name string, progress func(Progress)) (*velerov1.Backup, error) {
-	return velero.WaitFor(ctx, r.Velero, name, func(b *velerov1.Backup) (bool, error) {
+	var last Progress
+	b, err := velero.WaitFor(ctx, r.Velero, name, func(b *velerov1.Backup) (bool, error) {
+		last = r.backupProgress(ctx, b)
 		if progress != nil {
-			progress(r.backupProgress(ctx, b))
+			progress(last)
 		}
 		return BackupFinished(b.Status.Phase), nil
 	})
+	if err != nil && last.Stalled != "" {
+		err = &StalledError{Volume: last.Stalled, Err: err}
+	}
+	return b, err
 }
 
 func (r Runner) backupProgress(ctx context.Context, b *velerov1.Backup) Progress {
@@ -227,9 +241,19 @@ func (r Runner) backupProgress(ctx context.Context, b *velerov1.Backup) Progress
 	}
 	// Best effort: a progress line without bytes is still a progress line.
 	if pvbs, err := velero.List[velerov1.PodVolumeBackup](ctx, r.Velero, velerov1.BackupNameLabel+"="+b.Name); err == nil {
+		var oldest time.Time
 		for _, pvb := range pvbs {
 			p.BytesDone += pvb.Status.Progress.BytesDone
 			p.BytesTotal += pvb.Status.Progress.TotalBytes
+			accepted := pvb.CreationTimestamp.Time
+			if t := pvb.Status.AcceptedTimestamp; t != nil {
+				accepted = t.Time
+			}
+			if pvb.Status.Phase == velerov1.PodVolumeBackupPhaseAccepted && time.Since(accepted) > stallAfter && (oldest.IsZero() || accepted.Before(oldest)) {
+				oldest = accepted
+				p.Stalled = fmt.Sprintf("PodVolumeBackup %s (volume %s of pod %s) has been Accepted since %s on node %s without starting",
+					pvb.Name, pvb.Spec.Volume, pvb.Spec.Pod.Name, accepted.UTC().Format(time.RFC3339), PhaseOrNew(pvb.Spec.Node))
+			}
 		}
 	}
 	return p
@@ -263,6 +287,12 @@ type ComponentReport struct {
 // pod of a database component a complete dump made for this backup, as its log in the bucket
 // records it. Otherwise the error carries the reasons from the backup's results and log.
 func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*strategy.Plan) ([]ComponentReport, error) {
+	return r.verifyBackup(ctx, b, plans, true)
+}
+
+// verifyBackup is VerifyBackup; withReasons says whether a failure quotes Velero's reasons, read
+// from the bucket: an apply's error does, a search that proves many backups needs only the problems.
+func (r Runner) verifyBackup(ctx context.Context, b *velerov1.Backup, plans []*strategy.Plan, withReasons bool) ([]ComponentReport, error) {
 	var problems []string
 	if b.Status.Phase != velerov1.BackupPhaseCompleted {
 		problems = append(problems, fmt.Sprintf("Velero finished the backup as %s (%d errors, %d warnings)%s%s",
@@ -313,7 +343,11 @@ func (r Runner) VerifyBackup(ctx context.Context, b *velerov1.Backup, plans []*s
 		problems = r.proveDumps(ctx, b, plans, reports)
 	}
 	if len(problems) > 0 {
-		return reports, &FailedError{Kind: "backup", Name: b.Name, Problems: problems, Reasons: r.backupReasons(ctx, b)}
+		failed := &FailedError{Kind: "backup", Name: b.Name, Problems: problems}
+		if withReasons {
+			failed.Reasons = r.backupReasons(ctx, b)
+		}
+		return reports, failed
 	}
 	return reports, nil
 }

@@ -113,7 +113,7 @@ func (r Runner) proveFound(ctx context.Context, b *velerov1.Backup, components [
 	if err != nil {
 		return strings.ReplaceAll(err.Error(), "\n", "; ")
 	}
-	if _, err := r.VerifyBackup(ctx, b, plans); err != nil {
+	if _, err := r.verifyBackup(ctx, b, plans, false); err != nil {
 		if failed := (*FailedError)(nil); errors.As(err, &failed) {
 			return strings.Join(failed.Problems, "; ")
 		}

@@ -18,6 +18,20 @@ func (e *RefusalError) Error() string {
 
 func (e *RefusalError) Unwrap() []error { return e.Problems }
 
+// StalledError is a wait for a backup that ended (its timeout) while a volume of it was stalled.
+type StalledError struct {
+	Volume string // which, and since when (Progress.Stalled)
+	Err    error  // why the wait ended
+}
+
+func (e *StalledError) Error() string {
+	return e.Volume + ": its node-agent accepted it and never started it. Velero 1.18's node-agent can lose track of its " +
+		"data-path pods (after an API server restart): restart it (kubectl -n <velero namespace> delete pod -l name=node-agent) " +
+		"and make the backup again (" + e.Err.Error() + ")"
+}
+
+func (e *StalledError) Unwrap() error { return e.Err }
+
 // FailedError is a backup or restore that did not do what it must, with Velero's reasons.
 type FailedError struct {
 	// Kind is "backup" or "restore", Name the Velero object's.

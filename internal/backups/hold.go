@@ -34,23 +34,50 @@ const HoldGate = "styrmin.io/restore"
 func holdConfigMapName(restore string) string { return "styrmin-hold-" + restore }
 
 // heldPods are the pods of the source namespace the backup holds that no planned component
-// restores, from the backup's resource list in the bucket.
-func heldPods(plan *RestorePlan) []string {
+// restores, from the backup's resource list in the bucket; but a pod whose volumes the backup
+// captured is not held, with a warning: Velero restores volume data only into a pod that starts
+// (its restore-wait init container), so holding it would keep the restore waiting for that data
+// until it times out.
+func heldPods(plan *RestorePlan) (held, warnings []string) {
 	restored := map[string]bool{}
 	for _, p := range plan.Plans {
 		for _, pod := range p.Pods {
 			restored[pod] = true
 		}
 	}
-	var held []string
 	for _, item := range plan.Resources["v1/Pod"] {
 		ns, name, ok := strings.Cut(item, "/")
-		if ok && ns == plan.SourceNamespace && !restored[name] {
-			held = append(held, name)
+		if !ok || ns != plan.SourceNamespace || restored[name] {
+			continue
 		}
+		if volumes := plan.Captured[name]; len(volumes) > 0 {
+			warnings = append(warnings, fmt.Sprintf("pod %s is not held back while the databases replay: backup %s captured its volume(s) %s, "+
+				"which Velero restores only into a pod that starts. To hold it, leave those volumes out of its %s annotation, or make it a component",
+				name, plan.Backup.Name, strings.Join(volumes, ", "), "backup.velero.io/backup-volumes"))
+			continue
+		}
+		held = append(held, name)
 	}
 	slices.Sort(held)
-	return held
+	return held, warnings
+}
+
+// capturedVolumes are the pods of namespace whose volumes backup captured, with those volumes.
+func (r Runner) capturedVolumes(ctx context.Context, backup, namespace string) (map[string][]string, error) {
+	pvbs, err := velero.List[velerov1.PodVolumeBackup](ctx, r.Velero, velerov1.BackupNameLabel+"="+backup)
+	if err != nil {
+		return nil, fmt.Errorf("list the PodVolumeBackups of backup %s: %w", backup, err)
+	}
+	captured := map[string][]string{}
+	for _, pvb := range pvbs {
+		if pvb.Spec.Pod.Namespace == namespace {
+			captured[pvb.Spec.Pod.Name] = append(captured[pvb.Spec.Pod.Name], pvb.Spec.Volume)
+		}
+	}
+	for pod := range captured {
+		slices.Sort(captured[pod])
+	}
+	return captured, nil
 }
 
 // holdModifiers are Velero resource modifiers that gate the named pods.
@@ -77,7 +104,7 @@ func holdModifiers(pods []string) (string, error) {
 // holdApplication writes the resource modifiers that gate the held pods, and returns the
 // reference the Restore names them by (nil when no pod is held).
 func (r Runner) holdApplication(ctx context.Context, restore string, plan *RestorePlan) (*corev1.TypedLocalObjectReference, error) {
-	pods := heldPods(plan)
+	pods := plan.Held
 	if len(pods) == 0 {
 		return nil, nil
 	}

@@ -57,6 +57,13 @@ type RestorePlan struct {
 	// InPlace: Removals are what the restore deletes from the target namespace before it restores.
 	InPlace  bool
 	Removals []Removal
+	// Captured are the source pods whose volumes the backup captured, with those volumes (from its
+	// PodVolumeBackups): Velero restores them only into pods that start, so none is held back.
+	Captured map[string][]string
+	// Held are the pods held back until the restore is verified (heldPods).
+	Held []string
+	// Warnings are what the caller should tell the user: pods not held back, and why.
+	Warnings []string
 }
 
 // PlanRestore is the preflight of a restore: the backup exists (waiting, bounded, for backup
@@ -101,6 +108,10 @@ func (r Runner) PlanRestore(ctx context.Context, req RestoreRequest) (*RestorePl
 	if plan.Resources, err = r.resourceList(ctx, backup); err != nil {
 		return nil, argumentError(ArgumentBackup, "read what backup %q holds: %v", backup.Name, err)
 	}
+	if plan.Captured, err = r.capturedVolumes(ctx, backup.Name, source); err != nil {
+		return nil, err
+	}
+	plan.Held, plan.Warnings = heldPods(plan)
 	if req.InPlace {
 		plan.Removals, err = r.checkInPlace(ctx, req)
 		if err != nil {

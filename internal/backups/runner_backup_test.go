@@ -424,6 +424,34 @@ func TestWaitBackup(t *testing.T) {
 	}
 }
 
+// A volume that a node-agent accepted and has not started for stallAfter is named in the progress,
+// and a wait that times out then says so, with the way out.
+func TestWaitBackupNamesAStalledVolume(t *testing.T) {
+	env := newTestEnv(t)
+	env.create(t, testBackup(velerov1.BackupPhaseInProgress))
+	stalled := testPVB("b1-web-1", "b1", "web-1", velerov1.PodVolumeBackupPhaseAccepted, 0, 0)
+	stalled.Spec.Node = "node-1"
+	stalled.Status.AcceptedTimestamp = &metav1.Time{Time: time.Now().Add(-5 * time.Minute)}
+	env.create(t, stalled)
+	fresh := testPVB("b1-web-0", "b1", "web-0", velerov1.PodVolumeBackupPhaseAccepted, 0, 0)
+	fresh.Status.AcceptedTimestamp = &metav1.Time{Time: time.Now()}
+	env.create(t, fresh)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var heard Progress
+	_, err := env.runner.WaitBackup(ctx, "b1", func(p Progress) { heard = p })
+	if !strings.HasPrefix(heard.Stalled, "PodVolumeBackup b1-web-1 (volume data of pod web-1) has been Accepted since ") ||
+		!strings.HasSuffix(heard.Stalled, " on node node-1 without starting") {
+		t.Errorf("progress.Stalled = %q", heard.Stalled)
+	}
+	var stall *StalledError
+	if !errors.As(err, &stall) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitBackup = %v; want a StalledError wrapping the deadline", err)
+	}
+	kubetest.ErrorContains(t, err, "b1-web-1", "restart it (kubectl -n <velero namespace> delete pod -l name=node-agent)")
+}
+
 func TestDeleteBackup(t *testing.T) {
 	fastDeletePolls(t)
 

@@ -233,6 +233,22 @@ func TestPlanRestore(t *testing.T) {
 	}
 }
 
+// A pod no component restores is held back, unless the backup captured its volumes: Velero
+// restores those only into a pod that starts, so holding it would keep the restore waiting for
+// them until it times out (the deadlock a chart that selects such a pod's volumes caused).
+func TestHeldPodsLeaveOutPodsWhoseVolumesWereCaptured(t *testing.T) {
+	plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()},
+		Resources: map[string][]string{"v1/Pod": {"app/api-0", "app/cache-0", "app/web-0", "app/web-1", "other/x-0"}},
+		Captured:  map[string][]string{"cache-0": {"tmp", "warm"}, "web-0": {"data"}}}
+	held, warnings := heldPods(plan)
+	if strings.Join(held, ",") != "api-0" {
+		t.Errorf("held %v, want api-0 only", held)
+	}
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "pod cache-0 is not held back while the databases replay: backup b1 captured its volume(s) tmp, warm") {
+		t.Errorf("warnings %q", warnings)
+	}
+}
+
 func TestStartRestore(t *testing.T) {
 	ctx := context.Background()
 	restorePVs := true
@@ -240,6 +256,7 @@ func TestStartRestore(t *testing.T) {
 		RestorePVs: &restorePVs, Labels: map[string]string{"env": "test"}}
 	plan := &RestorePlan{Backup: recordedBackup(), SourceNamespace: "app", Plans: []*strategy.Plan{testDiskPlan()},
 		Resources: map[string][]string{"v1/Pod": {"app/api-0", "app/web-0", "app/web-1"}, "apps/v1/Deployment": {"app/api"}}}
+	plan.Held, _ = heldPods(plan)
 
 	t.Run("creates the Restore, mapping the source namespace to the target", func(t *testing.T) {
 		env := newTestEnv(t)
@@ -287,6 +304,7 @@ version: v1
 		env := newTestEnv(t)
 		componentsOnly := *plan
 		componentsOnly.Resources = map[string][]string{"v1/Pod": {"app/web-0", "app/web-1"}}
+		componentsOnly.Held, _ = heldPods(&componentsOnly)
 		created, err := env.runner.StartRestore(ctx, request, &componentsOnly)
 		if err != nil || created.Spec.ResourceModifier != nil {
 			t.Errorf("StartRestore = %+v, %v; want no resource modifier", created, err)

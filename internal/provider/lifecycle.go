@@ -186,6 +186,9 @@ func logProgress(ctx context.Context, noun, name string) func(backups.Progress) 
 			return
 		}
 		last = p
+		if p.Stalled != "" {
+			tflog.Warn(ctx, p.Stalled+": if it stays so, restart the node-agent", map[string]any{noun: name})
+		}
 		fields := map[string]any{noun: name, "phase": p.Phase, "items": p.Items, "total_items": p.TotalItems}
 		if noun == "backup" {
 			fields["bytes_done"], fields["bytes_total"] = p.BytesDone, p.BytesTotal
@@ -246,9 +249,12 @@ func waitSucceeded(diags *diag.Diagnostics, what, name, phase string, err error)
 				"(no second %s is made).", what, name, what))
 		return false
 	case errors.Is(err, context.DeadlineExceeded):
+		detail := "Raise timeouts.create, or check the Velero server and its node-agent."
+		if stalled := (*backups.StalledError)(nil); errors.As(err, &stalled) {
+			detail = stalled.Error()
+		}
 		diags.AddError("Timed out waiting for the "+what,
-			fmt.Sprintf("Velero %s %q did not finish within the timeout (it is %s). Raise timeouts.create, or check the Velero server "+
-				"and its node-agent.", what, name, backups.PhaseOrNew(phase)))
+			fmt.Sprintf("Velero %s %q did not finish within the timeout (it is %s). %s", what, name, backups.PhaseOrNew(phase), detail))
 		return false
 	case errors.As(err, new(*backups.FailedError)):
 		diags.AddError("The "+what+" failed", err.Error())

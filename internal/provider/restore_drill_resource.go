@@ -180,6 +180,9 @@ func (r *restoreDrillResource) Create(ctx context.Context, req resource.CreateRe
 		addProblems(&resp.Diagnostics, "Cannot run the restore drill", err)
 		return
 	}
+	for _, w := range plan.Warnings {
+		resp.Diagnostics.AddWarning("Restore of backup "+plan.Backup.Name, w)
+	}
 	m.ID = m.Name
 	m.StartedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	result, err := runner.RunDrill(ctx, request, plan, logProgress(ctx, "restore", m.Name.ValueString()))

@@ -276,6 +276,9 @@ func (o *restoreOperation) begin(ctx context.Context, diags *diag.Diagnostics) b
 		addProblems(diags, "Restore preflight failed: nothing was created", err)
 		return false
 	}
+	for _, w := range plan.Warnings {
+		diags.AddWarning("Restore of backup "+plan.Backup.Name, w)
+	}
 	restore, err := runner.StartRestore(ctx, request, plan)
 	if err != nil {
 		diags.AddError("Cannot create the Velero restore", err.Error())
