@@ -16,6 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/driverspec"
 	"github.com/styrmin/terraform-provider-styrmin/internal/strategy"
@@ -140,7 +142,7 @@ func TemplateDrift(s *velerov1.Schedule, req ScheduleRequest, plans []*strategy.
 	if !slices.Equal(got.IncludedNamespaces, wanted.IncludedNamespaces) || len(got.ExcludedNamespaces) > 0 {
 		drift = append(drift, fmt.Sprintf("it backs up namespaces %v, not [%s]", got.IncludedNamespaces, req.Namespace))
 	}
-	if ptrValue(got.DefaultVolumesToFsBackup) || ptrValue(got.SnapshotVolumes) {
+	if ptr.Deref(got.DefaultVolumesToFsBackup, false) || ptr.Deref(got.SnapshotVolumes, false) {
 		drift = append(drift, "it backs up volumes the components do not name (defaultVolumesToFsBackup or snapshotVolumes set)")
 	}
 	if len(drift) == 0 {
@@ -148,8 +150,6 @@ func TemplateDrift(s *velerov1.Schedule, req ScheduleRequest, plans []*strategy.
 	}
 	return fmt.Sprintf("the backup template of schedule %s changed: %s", s.Name, strings.Join(drift, "; "))
 }
-
-func ptrValue(b *bool) bool { return b != nil && *b }
 
 // RunSchedule makes a backup of the Schedule now, as `velero backup create --from-schedule`
 // does (its template, its labels and the schedule's name), and returns it once created.
@@ -182,23 +182,25 @@ func (r Runner) RunSchedule(ctx context.Context, s *velerov1.Schedule, now func(
 
 // WaitScheduleIdle waits until Velero has finished every backup of the schedule.
 func (r Runner) WaitScheduleIdle(ctx context.Context, schedule string) error {
-	for {
+	running := ""
+	err := wait.PollUntilContextCancel(ctx, rolloutPollInterval, true, func(ctx context.Context) (bool, error) {
 		list, err := velero.List[velerov1.Backup](ctx, r.Velero, velerov1.ScheduleNameLabel+"="+schedule)
 		if err != nil {
-			return fmt.Errorf("list the backups of schedule %s: %w", schedule, err)
+			return false, fmt.Errorf("list the backups of schedule %s: %w", schedule, err)
 		}
-		running := slices.IndexFunc(list, func(b velerov1.Backup) bool {
+		i := slices.IndexFunc(list, func(b velerov1.Backup) bool {
 			return !BackupFinished(b.Status.Phase) && b.Status.Phase != velerov1.BackupPhaseDeleting
 		})
-		if running < 0 {
-			return nil
+		if i < 0 {
+			return true, nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("backup %s of schedule %s is still running: %w", list[running].Name, schedule, ctx.Err())
-		case <-time.After(rolloutPollInterval):
-		}
+		running = list[i].Name
+		return false, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("backup %s of schedule %s is still running: %w", running, schedule, ctx.Err())
 	}
+	return err
 }
 
 // ProveBackup proves a finished backup for components, from what it captured of its pods
@@ -376,19 +378,14 @@ var rolloutPollInterval = 2 * time.Second
 // WaitRolledOut waits until each workload runs only pods of its current template, all ready.
 func (r Runner) WaitRolledOut(ctx context.Context, namespace string, workloads []Workload) error {
 	for _, w := range workloads {
-		for {
-			done, err := r.rolledOut(ctx, namespace, w)
-			if err != nil {
-				return err
-			}
-			if done {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%s in %s did not finish rolling out its pods after its pod template changed: %w", w, namespace, ctx.Err())
-			case <-time.After(rolloutPollInterval):
-			}
+		err := wait.PollUntilContextCancel(ctx, rolloutPollInterval, true, func(ctx context.Context) (bool, error) {
+			return r.rolledOut(ctx, namespace, w)
+		})
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%s in %s did not finish rolling out its pods after its pod template changed: %w", w, namespace, ctx.Err())
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -403,14 +400,14 @@ func (r Runner) rolledOut(ctx context.Context, namespace string, w Workload) (bo
 	case "StatefulSet":
 		o, e := apps.StatefulSets(namespace).Get(ctx, w.Name, get)
 		if err = e; e == nil {
-			want := ptrInt(o.Spec.Replicas)
+			want := ptr.Deref(o.Spec.Replicas, 1) // the API's default
 			done = o.Status.ObservedGeneration >= o.Generation && o.Status.UpdateRevision == o.Status.CurrentRevision &&
 				o.Status.UpdatedReplicas == want && o.Status.ReadyReplicas == want && o.Status.Replicas == want
 		}
 	case "Deployment":
 		o, e := apps.Deployments(namespace).Get(ctx, w.Name, get)
 		if err = e; e == nil {
-			want := ptrInt(o.Spec.Replicas)
+			want := ptr.Deref(o.Spec.Replicas, 1) // the API's default
 			done = o.Status.ObservedGeneration >= o.Generation && o.Status.UpdatedReplicas == want &&
 				o.Status.AvailableReplicas == want && o.Status.Replicas == want
 		}
@@ -427,14 +424,6 @@ func (r Runner) rolledOut(ctx context.Context, namespace string, w Workload) (bo
 		return false, fmt.Errorf("read %s in %s while it rolls out: %w", w, namespace, err)
 	}
 	return done, nil
-}
-
-// ptrInt is a workload's replicas, 1 when unset (the API's default).
-func ptrInt(n *int32) int32 {
-	if n == nil {
-		return 1
-	}
-	return *n
 }
 
 // UnselectedVolumes lists, one line per workload, the plans' volumes that the pod templates of

@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/backups"
 	"github.com/styrmin/terraform-provider-styrmin/internal/velero"
@@ -415,7 +416,7 @@ func (m *backupScheduleModel) fromSchedule(s *velerov1.Schedule) {
 	m.Phase = types.StringValue(backups.PhaseOrNew(string(s.Status.Phase)))
 	m.Schedule = types.StringValue(s.Spec.Schedule)
 	m.Paused = types.BoolValue(s.Spec.Paused)
-	m.UseOwnerReferences = types.BoolValue(ptrTrue(s.Spec.UseOwnerReferencesInBackup))
+	m.UseOwnerReferences = types.BoolValue(ptr.Deref(s.Spec.UseOwnerReferencesInBackup, false))
 	m.BackupLocation = types.StringValue(s.Spec.Template.StorageLocation)
 	if len(s.Spec.Template.IncludedNamespaces) == 1 {
 		m.Namespace = types.StringValue(s.Spec.Template.IncludedNamespaces[0])
@@ -423,8 +424,6 @@ func (m *backupScheduleModel) fromSchedule(s *velerov1.Schedule) {
 	// Semantic equality keeps the configuration's spelling ("720h" is Velero's "720h0m0s").
 	m.TTL = timetypes.NewGoDurationValue(s.Spec.Template.TTL.Duration)
 }
-
-func ptrTrue(b *bool) bool { return b != nil && *b }
 
 func lastBackupValue(f *backups.FoundBackup, diags *diag.Diagnostics) types.Object {
 	if f == nil {
