@@ -23,6 +23,10 @@ commands:
              state; touches nothing of another checkout's stack
   down -orphaned
              also remove a stack whose checkout is gone, or stack parts no checkout claims
+  test-env up | down
+             start (or find) the clone guide's test environment on the running stack: Velero in
+             namespace velero-test with a key that reads only the bucket's production/ prefix
+             (and writes its restores/); down deletes it
   status     show each component and its health (exit 1 if not all up)
   leftovers  list anything of the stack still present (exit 1 if any)
   unguard    remove the guard routes that keep the stack's addresses on this machine (they
@@ -34,7 +38,7 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Minute, "give up after this long")
 	flag.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	flag.Parse()
-	if flag.NArg() < 1 || (flag.NArg() > 1 && flag.Arg(0) != "down") {
+	if flag.NArg() < 1 || (flag.NArg() > 1 && flag.Arg(0) != "down" && flag.Arg(0) != "test-env") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -55,6 +59,19 @@ func main() {
 		orphaned := opts.Bool("orphaned", false, "also remove a stack whose checkout is gone, or stack parts no checkout claims")
 		_ = opts.Parse(flag.Args()[1:])
 		err = sandbox.Down(context.WithoutCancel(ctx), layout, os.Stdout, sandbox.DownOptions{Orphaned: *orphaned})
+	case "test-env":
+		switch flag.Arg(1) {
+		case "up":
+			var env sandbox.TestEnvironment
+			if env, err = layout.UpTestEnvironment(ctx, os.Stdout); err == nil {
+				fmt.Printf("test environment up: Velero in namespace %s, key %s (secret in %s)\n", env.Namespace, env.Key.AccessKeyID, layout.PKIDir())
+			}
+		case "down":
+			err = layout.DownTestEnvironment(ctx)
+		default:
+			flag.Usage()
+			os.Exit(2)
+		}
 	case "unguard":
 		err = sandbox.Unguard(ctx, layout)
 	case "status":

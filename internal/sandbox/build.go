@@ -25,6 +25,8 @@ type recipe struct {
 	Version  string
 	Module   string // directory under tools/
 	Packages []string
+	// Sources are the module's own files the binaries are built from (hashed into the cache key).
+	Sources  []string
 	Tags     string
 	Ldflags  string
 	Binaries []string
@@ -74,6 +76,14 @@ var recipes = []recipe{
 		Packages: []string{"github.com/minio/minio"},
 		Binaries: []string{"minio"},
 	},
+	{
+		// The project's own command, built with the MinIO module's admin client: it makes the
+		// test environment's key, which may do less than the root key.
+		Name: "minio-iam", Module: "minio",
+		Packages: []string{"./minio-iam"},
+		Sources:  []string{"minio-iam/main.go"},
+		Binaries: []string{"minio-iam"},
+	},
 }
 
 // Binaries are the paths of everything the stack runs that the project builds.
@@ -106,7 +116,7 @@ func (l Layout) buildAll(ctx context.Context, log io.Writer) (Binaries, error) {
 func (l Layout) build(ctx context.Context, r recipe, log io.Writer) (string, error) {
 	modDir := filepath.Join(l.RepoDir, "tools", r.Module)
 	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
+	for _, f := range append([]string{"go.mod", "go.sum"}, r.Sources...) {
 		data, err := os.ReadFile(filepath.Join(modDir, f))
 		if err != nil {
 			return "", fmt.Errorf("build %s: %w", r.Name, err)

@@ -22,16 +22,18 @@ type S3Credentials struct {
 	SecretAccessKey string `json:"secret_access_key"`
 }
 
-func (l Layout) s3CredentialsFile() string { return filepath.Join(l.PKIDir(), "s3.json") }
+func (l Layout) s3Credentials() (S3Credentials, error) { return l.keyFile("s3.json", "sandbox") }
 
-func (l Layout) s3Credentials() (S3Credentials, error) {
+// keyFile reads the key kept in the stack's PKI directory under name, making one the first time.
+func (l Layout) keyFile(name, user string) (S3Credentials, error) {
+	file := filepath.Join(l.PKIDir(), name)
 	var c S3Credentials
-	if data, err := os.ReadFile(l.s3CredentialsFile()); err == nil {
+	if data, err := os.ReadFile(file); err == nil {
 		return c, json.Unmarshal(data, &c)
 	}
-	c = S3Credentials{AccessKeyID: "sandbox" + randomHex(6), SecretAccessKey: randomHex(20)}
+	c = S3Credentials{AccessKeyID: user + randomHex(6), SecretAccessKey: randomHex(20)}
 	data, _ := json.Marshal(c)
-	return c, os.WriteFile(l.s3CredentialsFile(), data, 0o600)
+	return c, os.WriteFile(file, data, 0o600)
 }
 
 // AWSIni is the credentials file format Velero's AWS plugin reads.

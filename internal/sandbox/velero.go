@@ -1,11 +1,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"text/template"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -44,60 +46,97 @@ func (l Layout) veleroServer(bins Binaries) daemon {
 	}
 }
 
-// veleroManifests are the in-cluster objects Velero needs besides its CRDs.
-func (l Layout) veleroManifests(kubeconfig []byte, creds S3Credentials) string {
-	indent := func(s string) string { return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") }
-	return fmt.Sprintf(`apiVersion: v1
+// veleroInstall is one Velero install's in-cluster objects besides its CRDs. Production's server
+// runs on the host; the test environment's (ServerArgs set) runs in its Deployment, since a second
+// host server would collide with the first on the metrics port Velero always binds.
+type veleroInstall struct {
+	Namespace   string
+	Kubeconfig  string // the stack's admin kubeconfig, for the pods
+	Credentials string // the server's key, as an AWS credentials file
+	Image       string
+	HostPods    string   // the kubelet's pods directory, which the node-agent reads volumes from
+	ServerArgs  []string // empty: the Deployment has no replicas (the server runs on the host)
+	PluginDir   string   // the host's plugin directory, mounted into an in-cluster server
+	Location    *installLocation
+}
+
+// installLocation is a backup storage location the install starts with.
+type installLocation struct {
+	Name, Bucket, Prefix, Region, Endpoint string
+}
+
+var veleroTemplate = template.Must(template.New("velero").Funcs(template.FuncMap{
+	"indent": func(n int, s string) string {
+		pad := strings.Repeat(" ", n)
+		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
+	},
+}).Parse(`apiVersion: v1
 kind: Namespace
 metadata:
-  name: %[1]s
+  name: {{.Namespace}}
 ---
 apiVersion: v1
 kind: Secret
 metadata:
   name: sandbox-kubeconfig
-  namespace: %[1]s
+  namespace: {{.Namespace}}
 stringData:
   config: |
-%[2]s
+{{indent 4 .Kubeconfig}}
 ---
 apiVersion: v1
 kind: Secret
 metadata:
   name: cloud-credentials
-  namespace: %[1]s
+  namespace: {{.Namespace}}
 stringData:
   cloud: |
-%[3]s
+{{indent 4 .Credentials}}
 ---
-# Velero's pod-volume restore action reads the restore helper image from this Deployment; the
-# server itself runs outside the cluster, so it has no replicas.
+# Velero's pod-volume restore action reads the restore helper image from this Deployment.
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: velero
-  namespace: %[1]s
+  namespace: {{.Namespace}}
   labels: {component: velero}
 spec:
-  replicas: 0
+  replicas: {{if .ServerArgs}}1{{else}}0{{end}}
   selector:
     matchLabels: {deploy: velero}
   template:
     metadata:
       labels: {deploy: velero, component: velero}
     spec:
+      automountServiceAccountToken: false
       containers:
       - name: velero
-        image: %[4]s
+        image: {{.Image}}
         imagePullPolicy: Never
         command: [/velero]
-        args: [server]
+        args: [server{{range .ServerArgs}}, {{.}}{{end}}]
+{{- if .ServerArgs}}
+        env:
+        - {name: AWS_SHARED_CREDENTIALS_FILE, value: /credentials/cloud}
+        - {name: HOME, value: /scratch}
+        - {name: VELERO_NAMESPACE, value: {{.Namespace}}}
+        volumeMounts:
+        - {name: plugins, mountPath: /plugins, readOnly: true}
+        - {name: scratch, mountPath: /scratch}
+        - {name: kubeconfig, mountPath: /kube, readOnly: true}
+        - {name: cloud-credentials, mountPath: /credentials, readOnly: true}
+      volumes:
+      - {name: plugins, hostPath: {path: {{.PluginDir}}}}
+      - {name: scratch, emptyDir: {}}
+      - {name: kubeconfig, secret: {secretName: sandbox-kubeconfig}}
+      - {name: cloud-credentials, secret: {secretName: cloud-credentials}}
+{{- end}}
 ---
 apiVersion: apps/v1
 kind: DaemonSet
 metadata:
   name: node-agent
-  namespace: %[1]s
+  namespace: {{.Namespace}}
   labels: {component: velero}
 spec:
   selector:
@@ -109,7 +148,7 @@ spec:
       automountServiceAccountToken: false
       containers:
       - name: node-agent
-        image: %[4]s
+        image: {{.Image}}
         imagePullPolicy: Never
         command: [/velero]
         args: [node-agent, server, --log-level=info]
@@ -127,29 +166,45 @@ spec:
         - {name: kubeconfig, mountPath: /kube, readOnly: true}
         - {name: cloud-credentials, mountPath: /credentials, readOnly: true}
       volumes:
-      - {name: host-pods, hostPath: {path: %[5]s}}
+      - {name: host-pods, hostPath: {path: {{.HostPods}}}}
       - {name: scratch, emptyDir: {}}
       - {name: kubeconfig, secret: {secretName: sandbox-kubeconfig}}
       - {name: cloud-credentials, secret: {secretName: cloud-credentials}}
+{{- with .Location}}
 ---
 apiVersion: velero.io/v1
 kind: BackupStorageLocation
 metadata:
-  name: default
-  namespace: %[1]s
+  name: {{.Name}}
+  namespace: {{$.Namespace}}
 spec:
   provider: aws
   default: true
   objectStorage:
-    bucket: %[6]s
-    prefix: %[7]s
+    bucket: {{.Bucket}}
+    prefix: {{.Prefix}}
   config:
-    region: %[8]s
-    s3Url: %[9]s
+    region: {{.Region}}
+    s3Url: {{.Endpoint}}
     s3ForcePathStyle: "true"
     checksumAlgorithm: ""
-`, VeleroNamespace, indent(string(kubeconfig)), indent(creds.AWSIni()), images.VeleroImage,
-		filepath.Join(l.KubeletRootDir(), "pods"), S3Bucket, DefaultBSLPrefix, S3Region, S3Endpoint())
+{{- end}}
+`))
+
+func (v veleroInstall) manifests() []byte {
+	var b bytes.Buffer
+	if err := veleroTemplate.Execute(&b, v); err != nil {
+		panic("sandbox: velero manifests: " + err.Error())
+	}
+	return b.Bytes()
+}
+
+// veleroManifests are production's: the server on the host, the default location in the bucket.
+func (l Layout) veleroManifests(kubeconfig []byte, creds S3Credentials) []byte {
+	return veleroInstall{Namespace: VeleroNamespace, Kubeconfig: string(kubeconfig), Credentials: creds.AWSIni(),
+		Image: images.VeleroImage, HostPods: filepath.Join(l.KubeletRootDir(), "pods"),
+		Location: &installLocation{Name: "default", Bucket: S3Bucket, Prefix: DefaultBSLPrefix, Region: S3Region, Endpoint: S3Endpoint()},
+	}.manifests()
 }
 
 func (l Layout) startVelero(ctx context.Context, c *clients, bins Binaries, creds S3Credentials) error {
@@ -167,7 +222,7 @@ func (l Layout) startVelero(ctx context.Context, c *clients, bins Binaries, cred
 	if err != nil {
 		return err
 	}
-	if err := c.apply(ctx, []byte(l.veleroManifests(kubeconfig, creds)), VeleroNamespace); err != nil {
+	if err := c.apply(ctx, l.veleroManifests(kubeconfig, creds), VeleroNamespace); err != nil {
 		return fmt.Errorf("velero objects: %w", err)
 	}
 	if err := os.MkdirAll(l.state("velero-home"), 0o700); err != nil {
@@ -227,10 +282,18 @@ func (l Layout) waitBSLAvailable(ctx context.Context, c *clients, name string, t
 }
 
 func (l Layout) waitNodeAgent(ctx context.Context, c *clients, timeout time.Duration) error {
+	if err := waitPodRunning(ctx, c, VeleroNamespace, "name=node-agent", timeout); err != nil {
+		return l.componentError("kubelet", "velero node-agent: "+err.Error())
+	}
+	return nil
+}
+
+// waitPodRunning waits until a pod that selector matches in namespace runs.
+func waitPodRunning(ctx context.Context, c *clients, namespace, selector string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	var last string
+	last := "no pod"
 	for {
-		pods, err := c.core.CoreV1().Pods(VeleroNamespace).List(ctx, metav1.ListOptions{LabelSelector: "name=node-agent"})
+		pods, err := c.core.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err == nil {
 			for _, p := range pods.Items {
 				if p.Status.Phase == corev1.PodRunning {
@@ -240,7 +303,7 @@ func (l Layout) waitNodeAgent(ctx context.Context, c *clients, timeout time.Dura
 			}
 		}
 		if time.Now().After(deadline) {
-			return l.componentError("kubelet", fmt.Sprintf("velero node-agent pod not Running after %s: %s", timeout, last))
+			return fmt.Errorf("pod %s in %s not Running after %s: %s", selector, namespace, timeout, last)
 		}
 		select {
 		case <-ctx.Done():

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -166,12 +167,73 @@ func (s *Stack) Exec(ctx context.Context, namespace, pod, container string, comm
 	return kubeconn.PodExec{Config: s.Config, Kube: s.Kube}.Exec(ctx, namespace, pod, container, command...)
 }
 
+// Objects lists the bucket's objects under prefix: each key with its ETag.
+func (s *Stack) Objects(ctx context.Context, prefix string) (map[string]string, error) {
+	objects := map[string]string{}
+	pages := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", s.Bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			objects[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+		}
+	}
+	return objects, nil
+}
+
+// RemovePrefix deletes every object of the bucket under prefix.
+func (s *Stack) RemovePrefix(ctx context.Context, prefix string) error {
+	objects, err := s.Objects(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for key := range objects {
+		if _, err := s.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // IsNotFound reports a Kubernetes NotFound error.
 func IsNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
 // RepoFile reads a file of the repository (the stack's .sandbox lives at its root).
 func RepoFile(path string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(filepath.Dir(os.Getenv("SANDBOX_DIR")), path))
+}
+
+// TestEnvironment starts the clone guide's test environment (sandbox.UpTestEnvironment) and
+// deletes it when the test ends.
+func (s *Stack) TestEnvironment(t testing.TB) sandbox.TestEnvironment {
+	t.Helper()
+	layout, err := sandbox.NewLayout(filepath.Dir(os.Getenv("SANDBOX_DIR")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := layout.DownTestEnvironment(ctx); err != nil {
+			t.Errorf("test environment: %v", err)
+		}
+	})
+	env, err := layout.UpTestEnvironment(ctx, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // DeploySampleApp applies every manifest of examples/sample-app into namespace.

@@ -22,8 +22,19 @@ variable "target_namespace" {
   default = "shop-test"
 }
 
-# A key of the test environment: it reads production's prefix, and writes only the restore logs
-# Velero keeps under <prefix>/restores/.
+# Production's bucket, on an S3-compatible store.
+variable "bucket" {
+  type    = string
+  default = "styrmin-backups"
+}
+
+variable "endpoint" {
+  type    = string
+  default = "https://minio.example.com:9000"
+}
+
+# A key of the test environment's own: it reads production's prefix and writes only where a
+# restore must, <prefix>/restores/ and <prefix>/kopia/ (see "What the ReadOnly location does").
 variable "s3_access_key_id" {
   type = string
 }
@@ -48,10 +59,10 @@ provider "styrmin" {
 # but never creates, deletes or expires a backup there.
 resource "styrmin_backup_location" "production" {
   name             = "production"
-  bucket           = "styrmin-backups"
+  bucket           = var.bucket
   prefix           = "production"
   region           = "us-east-1"
-  endpoint         = "https://minio.example.com:9000"
+  endpoint         = var.endpoint
   force_path_style = true
   access_mode      = "ReadOnly"
 

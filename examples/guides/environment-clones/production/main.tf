@@ -15,6 +15,17 @@ variable "namespace" {
   default = "shop"
 }
 
+# Production's bucket, on an S3-compatible store.
+variable "bucket" {
+  type    = string
+  default = "styrmin-backups"
+}
+
+variable "endpoint" {
+  type    = string
+  default = "https://minio.example.com:9000"
+}
+
 variable "s3_access_key_id" {
   type = string
 }
@@ -39,10 +50,10 @@ provider "styrmin" {
 
 resource "styrmin_backup_location" "production" {
   name             = "production"
-  bucket           = "styrmin-backups"
+  bucket           = var.bucket
   prefix           = "production"
   region           = "us-east-1"
-  endpoint         = "https://minio.example.com:9000"
+  endpoint         = var.endpoint
   force_path_style = true
 
   access_key_id                = var.s3_access_key_id
