@@ -8,62 +8,24 @@
 # Usage: scripts/bench-backup.sh [RUNS]     (needs `make sandbox-up`; default RUNS=3)
 set -euo pipefail
 RUNS=${1:-3}
-repo=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=/dev/null
-. "$repo/.sandbox/env"
-make -C "$repo" --no-print-directory build >/dev/null
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 ns=bench-backup-$RANDOM
 work=$(mktemp -d)
 cleanup() {
-  (cd "$work" && terraform destroy -auto-approve -input=false -no-color >/dev/null 2>&1) || true
+  (cd "$work" && "$tf" destroy -auto-approve -input=false -no-color >/dev/null 2>&1) || true
   velero backup delete --confirm --selector "styrmin.io/bench=$ns" >/dev/null 2>&1 || true
   kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-kubectl create namespace "$ns" >/dev/null
-kubectl apply -n "$ns" -f "$repo/examples/sample-app/manifests/" >/dev/null
-kubectl wait -n "$ns" --for=condition=Available deployment --all --timeout=240s >/dev/null
-# Data in every component: an empty volume fails a styrmin_backup (it captured nothing).
-for c in files notes; do
-  pod=$(kubectl get pods -n "$ns" -l "app.kubernetes.io/component=$c" -o jsonpath='{.items[0].metadata.name}')
-  kubectl exec -n "$ns" "$pod" -c "$c" -- /bin/sh -c "mkdir -p /data/uploads /data/notes && seq 1000 > /data/uploads/numbers.txt && seq 1000 > /data/notes/numbers.txt"
-done
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-config() {
-  cat <<HCL
-terraform {
-  required_providers {
-    styrmin = { source = "styrmin/styrmin" }
-  }
-}
-provider "styrmin" {}
-data "styrmin_driver_spec" "app" {
-  path = "$repo/examples/sample-app/driver.styrmin.yml"
-}
-resource "styrmin_backup" "bench" {
-  count           = $1
-  name            = "$ns-tf-\${count.index}"
-  namespace       = "$ns"
-  backup_location = "$SANDBOX_DEFAULT_BSL"
-  components      = data.styrmin_driver_spec.app.components
-  labels          = { "styrmin.io/bench" = "$ns" }
-  ttl             = "1h"
-  deletion_policy = "delete"
-}
-HCL
-}
+deploy_sample_app "$ns"
 
 styrmin_times=() velero_times=()
 for i in $(seq 0 $((RUNS - 1))); do
-  config $((i + 1)) >"$work/main.tf"
+  backup_config "$ns" $((i + 1)) "$ns" >"$work/main.tf"
   start=$(now)
-  (cd "$work" && terraform apply -auto-approve -input=false -no-color >/dev/null)
+  (cd "$work" && "$tf" apply -auto-approve -input=false -no-color >/dev/null)
   styrmin_times+=("$(elapsed "$start" "$(now)")")
 
   # The same Backup without the provider: its spec, under another name.
@@ -86,4 +48,4 @@ v=$(printf '%s\n' "${velero_times[@]}" | median)
 printf 'backup of the sample app (4 components, dump hooks, file-system backup), median of %d runs:\n' "$RUNS"
 printf '  terraform apply of styrmin_backup (preflight, backup, wait, verification): %6.2f s  (runs: %s)\n' "$s" "${styrmin_times[*]}"
 printf '  the same Backup created with kubectl and waited for (no provider):         %6.2f s  (runs: %s)\n' "$v" "${velero_times[*]}"
-printf '  ratio styrmin / velero: %.2f\n' "$(awk -v a="$s" -v b="$v" 'BEGIN {print a / b}')"
+printf '  ratio styrmin / velero: %s\n' "$(ratio "$s" "$v")"

@@ -27,6 +27,11 @@ commands:
              start (or find) the clone guide's test environment on the running stack: Velero in
              namespace velero-test with a key that reads only the bucket's production/ prefix
              (and writes its restores/); down deletes it
+  du PREFIX...
+             the bytes the stack's bucket holds under each prefix
+  upload-probe MB
+             upload MB of random bytes to the bucket on the stack's network, delete them, print
+             the throughput (the machine's limit the benchmarks compare against)
   status     show each component and its health (exit 1 if not all up)
   leftovers  list anything of the stack still present (exit 1 if any)
   unguard    remove the guard routes that keep the stack's addresses on this machine (they
@@ -38,7 +43,7 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Minute, "give up after this long")
 	flag.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	flag.Parse()
-	if flag.NArg() < 1 || (flag.NArg() > 1 && flag.Arg(0) != "down" && flag.Arg(0) != "test-env") {
+	if flag.NArg() < 1 || (flag.NArg() > 1 && flag.Arg(0) != "down" && flag.Arg(0) != "test-env" && flag.Arg(0) != "du" && flag.Arg(0) != "upload-probe") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -71,6 +76,22 @@ func main() {
 		default:
 			flag.Usage()
 			os.Exit(2)
+		}
+	case "du":
+		for _, prefix := range flag.Args()[1:] {
+			var n int64
+			if n, err = layout.BucketBytes(ctx, prefix); err != nil {
+				break
+			}
+			fmt.Println(n, prefix)
+		}
+	case "upload-probe":
+		var mb int
+		if _, err = fmt.Sscan(flag.Arg(1), &mb); err == nil {
+			var rate float64
+			if rate, err = layout.UploadProbe(ctx, mb); err == nil {
+				fmt.Printf("%.1f MB/s\n", rate)
+			}
 		}
 	case "unguard":
 		err = sandbox.Unguard(ctx, layout)

@@ -393,37 +393,49 @@ func (r Runner) WaitRolledOut(ctx context.Context, namespace string, workloads [
 
 // rolledOut reports whether the workload runs only pods of its current template, all ready.
 func (r Runner) rolledOut(ctx context.Context, namespace string, w Workload) (bool, error) {
-	apps, get := r.Kube.AppsV1(), metav1.GetOptions{}
-	var done bool
-	var err error
-	switch w.Kind {
-	case "StatefulSet":
-		o, e := apps.StatefulSets(namespace).Get(ctx, w.Name, get)
-		if err = e; e == nil {
-			want := ptr.Deref(o.Spec.Replicas, 1) // the API's default
-			done = o.Status.ObservedGeneration >= o.Generation && o.Status.UpdateRevision == o.Status.CurrentRevision &&
-				o.Status.UpdatedReplicas == want && o.Status.ReadyReplicas == want && o.Status.Replicas == want
-		}
-	case "Deployment":
-		o, e := apps.Deployments(namespace).Get(ctx, w.Name, get)
-		if err = e; e == nil {
-			want := ptr.Deref(o.Spec.Replicas, 1) // the API's default
-			done = o.Status.ObservedGeneration >= o.Generation && o.Status.UpdatedReplicas == want &&
-				o.Status.AvailableReplicas == want && o.Status.Replicas == want
-		}
-	case "DaemonSet":
-		o, e := apps.DaemonSets(namespace).Get(ctx, w.Name, get)
-		if err = e; e == nil {
-			done = o.Status.ObservedGeneration >= o.Generation && o.Status.UpdatedNumberScheduled == o.Status.DesiredNumberScheduled &&
-				o.Status.NumberReady == o.Status.DesiredNumberScheduled
-		}
-	default: // a ReplicaSet does not replace its pods when its template changes
-		return true, nil
-	}
+	_, done, err := r.readWorkload(ctx, namespace, w)
 	if err != nil {
 		return false, fmt.Errorf("read %s in %s while it rolls out: %w", w, namespace, err)
 	}
 	return done, nil
+}
+
+// readWorkload reads the workload's pod template, and whether it runs only pods of that
+// template, all ready.
+func (r Runner) readWorkload(ctx context.Context, namespace string, w Workload) (corev1.PodTemplateSpec, bool, error) {
+	apps, get := r.Kube.AppsV1(), metav1.GetOptions{}
+	switch w.Kind {
+	case "StatefulSet":
+		o, err := apps.StatefulSets(namespace).Get(ctx, w.Name, get)
+		if err != nil {
+			return corev1.PodTemplateSpec{}, false, err
+		}
+		want := ptr.Deref(o.Spec.Replicas, 1) // the API's default
+		return o.Spec.Template, o.Status.ObservedGeneration >= o.Generation && o.Status.UpdateRevision == o.Status.CurrentRevision &&
+			o.Status.UpdatedReplicas == want && o.Status.ReadyReplicas == want && o.Status.Replicas == want, nil
+	case "Deployment":
+		o, err := apps.Deployments(namespace).Get(ctx, w.Name, get)
+		if err != nil {
+			return corev1.PodTemplateSpec{}, false, err
+		}
+		want := ptr.Deref(o.Spec.Replicas, 1) // the API's default
+		return o.Spec.Template, o.Status.ObservedGeneration >= o.Generation && o.Status.UpdatedReplicas == want &&
+			o.Status.AvailableReplicas == want && o.Status.Replicas == want, nil
+	case "DaemonSet":
+		o, err := apps.DaemonSets(namespace).Get(ctx, w.Name, get)
+		if err != nil {
+			return corev1.PodTemplateSpec{}, false, err
+		}
+		return o.Spec.Template, o.Status.ObservedGeneration >= o.Generation && o.Status.UpdatedNumberScheduled == o.Status.DesiredNumberScheduled &&
+			o.Status.NumberReady == o.Status.DesiredNumberScheduled, nil
+	case "ReplicaSet":
+		o, err := apps.ReplicaSets(namespace).Get(ctx, w.Name, get)
+		if err != nil {
+			return corev1.PodTemplateSpec{}, false, err
+		}
+		return o.Spec.Template, true, nil // a ReplicaSet does not replace its pods when its template changes
+	}
+	return corev1.PodTemplateSpec{}, false, fmt.Errorf("%s: not a kind of workload the provider selects volumes on", w)
 }
 
 // UnselectedVolumes lists, one line per workload, the plans' volumes that the pod templates of
@@ -444,31 +456,7 @@ func (r Runner) UnselectedVolumes(ctx context.Context, namespace string, plans [
 }
 
 func (r Runner) templateAnnotation(ctx context.Context, namespace string, w Workload) (string, error) {
-	var template corev1.PodTemplateSpec
-	var err error
-	apps, get := r.Kube.AppsV1(), metav1.GetOptions{}
-	switch w.Kind {
-	case "StatefulSet":
-		o, e := apps.StatefulSets(namespace).Get(ctx, w.Name, get)
-		if err = e; e == nil {
-			template = o.Spec.Template
-		}
-	case "Deployment":
-		o, e := apps.Deployments(namespace).Get(ctx, w.Name, get)
-		if err = e; e == nil {
-			template = o.Spec.Template
-		}
-	case "DaemonSet":
-		o, e := apps.DaemonSets(namespace).Get(ctx, w.Name, get)
-		if err = e; e == nil {
-			template = o.Spec.Template
-		}
-	case "ReplicaSet":
-		o, e := apps.ReplicaSets(namespace).Get(ctx, w.Name, get)
-		if err = e; e == nil {
-			template = o.Spec.Template
-		}
-	}
+	template, _, err := r.readWorkload(ctx, namespace, w)
 	if err != nil {
 		return "", fmt.Errorf("read %s in %s: %w", w, namespace, err)
 	}

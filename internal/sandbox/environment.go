@@ -80,7 +80,9 @@ func (l Layout) UpTestEnvironment(ctx context.Context, out io.Writer) (TestEnvir
 	install := veleroInstall{Namespace: env.Namespace, Kubeconfig: string(kubeconfig), Credentials: env.Key.AWSIni(),
 		Image: images.VeleroImage, HostPods: filepath.Join(l.KubeletRootDir(), "pods"), PluginDir: l.veleroPluginDir(bins),
 		ServerArgs: []string{"--namespace=" + env.Namespace, "--kubeconfig=/kube/config", "--plugin-dir=/plugins",
-			"--uploader-type=kopia", "--default-backup-storage-location=" + TestEnvLocation, "--log-level=info"},
+			"--uploader-type=kopia", "--default-backup-storage-location=" + TestEnvLocation,
+			fmt.Sprintf("--item-block-worker-count=%d", VeleroParallelism), "--log-level=info"},
+		Parallelism: VeleroParallelism,
 	}
 	if err := c.apply(ctx, install.manifests(), env.Namespace); err != nil {
 		return env, fmt.Errorf("test environment: %w", err)

@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,4 +85,46 @@ func (l Layout) startObjectStore(ctx context.Context, bins Binaries, creds S3Cre
 		return l.componentError("minio", "cannot create bucket "+S3Bucket+": "+err.Error())
 	}
 	return nil
+}
+
+// BucketBytes is the size of everything the stack's bucket holds under prefix.
+func (l Layout) BucketBytes(ctx context.Context, prefix string) (int64, error) {
+	creds, err := l.s3Credentials()
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	pages := s3.NewListObjectsV2Paginator(S3Client(creds), &s3.ListObjectsV2Input{Bucket: aws.String(S3Bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, o := range page.Contents {
+			total += aws.ToInt64(o.Size)
+		}
+	}
+	return total, nil
+}
+
+// UploadProbe uploads mb megabytes of random bytes to the bucket in one object, deletes it, and
+// returns the throughput in MB/s: the most an upload of a backup can reach on this machine.
+func (l Layout) UploadProbe(ctx context.Context, mb int) (float64, error) {
+	creds, err := l.s3Credentials()
+	if err != nil {
+		return 0, err
+	}
+	data := make([]byte, mb<<20)
+	if _, err := rand.Read(data); err != nil {
+		return 0, err
+	}
+	client := S3Client(creds)
+	key := aws.String("upload-probe/" + randomHex(8))
+	start := time.Now()
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(S3Bucket), Key: key, Body: bytes.NewReader(data)}); err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	_, err = client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(S3Bucket), Key: key})
+	return float64(mb) / took.Seconds(), err
 }

@@ -40,6 +40,7 @@ func (l Layout) veleroServer(bins Binaries) daemon {
 			"--metrics-address", fmt.Sprintf("127.0.0.1:%d", VeleroMetrics),
 			"--profiler-address", fmt.Sprintf("127.0.0.1:%d", VeleroProfiler),
 			"--default-backup-storage-location", "default",
+			"--item-block-worker-count", fmt.Sprint(VeleroParallelism),
 			"--log-level", "info",
 		},
 		Env: []string{"HOME=" + home, "AWS_SHARED_CREDENTIALS_FILE=" + l.state("velero-home", "cloud")},
@@ -58,7 +59,13 @@ type veleroInstall struct {
 	ServerArgs  []string // empty: the Deployment has no replicas (the server runs on the host)
 	PluginDir   string   // the host's plugin directory, mounted into an in-cluster server
 	Location    *installLocation
+	Parallelism int // pods whose volumes are backed up at once
 }
+
+// VeleroParallelism is how many pods' items, hooks and volumes Velero backs up at once (the
+// server's --item-block-worker-count) and how many data movers each node-agent runs at once: a
+// small backup's time is a few seconds per volume, one volume after the other by default.
+const VeleroParallelism = 8
 
 // installLocation is a backup storage location the install starts with.
 type installLocation struct {
@@ -132,6 +139,16 @@ spec:
       - {name: cloud-credentials, secret: {secretName: cloud-credentials}}
 {{- end}}
 ---
+# The data movers a node-agent runs at once (one by default): with the server's item block
+# workers, the volumes of several pods are backed up at the same time.
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: node-agent-config
+  namespace: {{.Namespace}}
+data:
+  config.json: '{"loadConcurrency": {"globalConfig": {{.Parallelism}}}}'
+---
 apiVersion: apps/v1
 kind: DaemonSet
 metadata:
@@ -151,7 +168,7 @@ spec:
         image: {{.Image}}
         imagePullPolicy: Never
         command: [/velero]
-        args: [node-agent, server, --log-level=info]
+        args: [node-agent, server, --node-agent-configmap=node-agent-config, --log-level=info]
         securityContext: {privileged: true, runAsUser: 0}
         env:
         - {name: NODE_NAME, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
@@ -203,7 +220,8 @@ func (v veleroInstall) manifests() []byte {
 func (l Layout) veleroManifests(kubeconfig []byte, creds S3Credentials) []byte {
 	return veleroInstall{Namespace: VeleroNamespace, Kubeconfig: string(kubeconfig), Credentials: creds.AWSIni(),
 		Image: images.VeleroImage, HostPods: filepath.Join(l.KubeletRootDir(), "pods"),
-		Location: &installLocation{Name: "default", Bucket: S3Bucket, Prefix: DefaultBSLPrefix, Region: S3Region, Endpoint: S3Endpoint()},
+		Parallelism: VeleroParallelism,
+		Location:    &installLocation{Name: "default", Bucket: S3Bucket, Prefix: DefaultBSLPrefix, Region: S3Region, Endpoint: S3Endpoint()},
 	}.manifests()
 }
 

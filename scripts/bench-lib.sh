@@ -1,0 +1,79 @@
+# Shared by the bench-*.sh scripts (sourced, not run): the stack's environment, timing helpers,
+# and the sample app with data in every component.
+# shellcheck shell=bash
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=/dev/null
+. "$repo/.sandbox/env"
+make -C "$repo" --no-print-directory build >/dev/null
+# shellcheck disable=SC2034 # used by the scripts that source this file
+tf=${TF_ACC_TERRAFORM_PATH:-terraform}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+# deploy_sample_app NS: the sample app in a new namespace, every component running, with data in
+# its volumes (an empty volume fails a styrmin_backup: it captured nothing).
+deploy_sample_app() {
+  local ns=$1 c pod
+  kubectl create namespace "$ns" >/dev/null
+  kubectl apply -n "$ns" -f "$repo/examples/sample-app/manifests/" >/dev/null
+  for w in statefulset/postgres statefulset/mariadb statefulset/files deployment/notes deployment/server; do
+    kubectl rollout status -n "$ns" "$w" --timeout=300s >/dev/null
+  done
+  for c in files notes; do # every replica: each files pod has a volume of its own
+    for pod in $(kubectl get pods -n "$ns" -l "app.kubernetes.io/component=$c" -o jsonpath='{.items[*].metadata.name}'); do
+      kubectl exec -n "$ns" "$pod" -c "$c" -- /bin/sh -c "mkdir -p /data/uploads /data/notes && seq 1000 > /data/uploads/numbers.txt && seq 1000 > /data/notes/numbers.txt"
+    done
+  done
+}
+
+# provider_block: the terraform and provider blocks of every benchmark configuration.
+provider_block() {
+  cat <<HCL
+terraform {
+  required_providers {
+    styrmin = { source = "styrmin/styrmin" }
+  }
+}
+provider "styrmin" {
+  config_path = "$KUBECONFIG"
+}
+HCL
+}
+
+# backup_config NS COUNT LABEL: COUNT styrmin_backups of the sample app in NS, labelled LABEL.
+backup_config() {
+  provider_block
+  cat <<HCL
+data "styrmin_driver_spec" "app" {
+  path = "$repo/examples/sample-app/driver.styrmin.yml"
+}
+resource "styrmin_backup" "bench" {
+  count           = $2
+  name            = "$1-tf-\${count.index}"
+  namespace       = "$1"
+  backup_location = "$SANDBOX_DEFAULT_BSL"
+  components      = data.styrmin_driver_spec.app.components
+  labels          = { "styrmin.io/bench" = "$3" }
+  ttl             = "1h"
+  deletion_policy = "delete"
+}
+HCL
+}
+
+# restore_config BACKUP TARGET: a styrmin_restore of the sample app's BACKUP into TARGET.
+restore_config() {
+  provider_block
+  cat <<HCL
+data "styrmin_driver_spec" "app" {
+  path = "$repo/examples/sample-app/driver.styrmin.yml"
+}
+resource "styrmin_restore" "bench" {
+  backup_name      = "$1"
+  target_namespace = "$2"
+  components       = data.styrmin_driver_spec.app.components
+}
+HCL
+}
