@@ -97,11 +97,16 @@ func (b Binaries) Path(name string) string {
 }
 
 // buildAll builds (or finds in the cache) every recipe. A recipe's cache key covers its pinned
-// version, its wrapper module's go.mod and go.sum, its flags and the Go version, so any change
+// version, its wrapper module's go.mod and go.sum, its own Sources, its flags and the Go version, so any change
 // rebuilds it and nothing else.
 func (l Layout) buildAll(ctx context.Context, log io.Writer) (Binaries, error) {
+	return l.buildRecipes(ctx, log, recipes)
+}
+
+// buildRecipes builds (or finds in the cache) the given recipes.
+func (l Layout) buildRecipes(ctx context.Context, log io.Writer, rs []recipe) (Binaries, error) {
 	bins := Binaries{}
-	for _, r := range recipes {
+	for _, r := range rs {
 		dir, err := l.build(ctx, r, log)
 		if err != nil {
 			return nil, err

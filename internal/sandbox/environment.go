@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -195,20 +196,11 @@ func (l Layout) grantProviderIn(ctx context.Context, c *clients, namespace strin
 
 // binaries finds (or builds) the named recipes' binaries.
 func (l Layout) binaries(ctx context.Context, out io.Writer, names ...string) (Binaries, error) {
-	bins := Binaries{}
+	var named []recipe
 	for _, r := range recipes {
-		for _, name := range names {
-			if r.Name != name {
-				continue
-			}
-			dir, err := l.build(ctx, r, out)
-			if err != nil {
-				return nil, err
-			}
-			for _, b := range r.Binaries {
-				bins[b] = filepath.Join(dir, b)
-			}
+		if slices.Contains(names, r.Name) {
+			named = append(named, r)
 		}
 	}
-	return bins, nil
+	return l.buildRecipes(ctx, out, named)
 }
