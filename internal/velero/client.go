@@ -150,16 +150,38 @@ var (
 	relistMaxDelay  = 5 * time.Second
 )
 
+// denialGrace is how long WaitFor goes on through 401 and 403 answers once the same requests
+// were answered earlier in the wait. An API server that has just restarted authenticates and
+// authorizes from caches it is still filling, and denies meanwhile (kubernetes/kubernetes#121635);
+// a permission really taken away mid-wait ends the wait after this long. A variable so tests
+// need not wait.
+var denialGrace = time.Minute
+
 // WaitFor watches one object until done reports true or an error, or ctx ends. It reads the
 // object first, so a condition that already holds returns at once, and re-establishes the
 // watch when the server closes it. An API server that restarts or is overloaded meanwhile
-// (connection refused or reset, 429, 5xx) is retried with the same backoff until ctx ends.
+// (connection refused or reset, 429, 5xx) is retried with the same backoff until ctx ends;
+// one that denies requests it answered before in this wait is retried for denialGrace.
 func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T) (bool, error)) (*T, error) {
 	kind, _ := kindOf[T]()
 	deleted := fmt.Errorf("%s %s/%s was deleted while waiting for it", kind, c.Namespace, name)
 	delay := relistBaseDelay
 	var last *T
 	var unanswered error // the API server's latest transient error, while it lasts
+	var answered bool    // a list in this wait succeeded: the credentials were allowed
+	var deniedSince time.Time
+	retryable := func(err error) bool {
+		if transient(err) {
+			return true
+		}
+		if !answered || !(apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)) {
+			return false
+		}
+		if deniedSince.IsZero() {
+			deniedSince = time.Now()
+		}
+		return time.Since(deniedSince) < denialGrace
+	}
 	pause := func() error {
 		select {
 		case <-ctx.Done():
@@ -175,7 +197,7 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 	for {
 		list, err := resource[T](c).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 		// A transient error at the deadline still ends in pause's deadline error, which says so.
-		if err != nil && transient(err) {
+		if err != nil && retryable(err) {
 			unanswered = err
 			if err := pause(); err != nil {
 				return last, err
@@ -185,7 +207,7 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 		if err != nil {
 			return last, err
 		}
-		unanswered = nil
+		unanswered, answered, deniedSince = nil, true, time.Time{}
 		if len(list.Items) == 0 {
 			return nil, deleted
 		}
@@ -202,7 +224,7 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 			ResourceVersion: list.GetResourceVersion(),
 		})
 		switch {
-		case err != nil && transient(err):
+		case err != nil && retryable(err):
 			unanswered = err
 		case err != nil:
 			return last, err

@@ -308,14 +308,66 @@ func TestWaitFor(t *testing.T) {
 		kubetest.ErrorContains(t, err, "the API server did not answer", "connection refused")
 	})
 
-	t.Run("a refusal that is not transient (403) ends the wait at once", func(t *testing.T) {
+	t.Run("a denial (403) before anything was answered ends the wait at once", func(t *testing.T) {
 		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
 		dyn.PrependReactor("list", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "velero.io", Resource: "backups"}, "b1", errors.New("RBAC"))
+			return true, nil, forbidden()
 		})
 		_, err := WaitFor(context.Background(), c, "b1", completed)
 		if !apierrors.IsForbidden(err) {
 			t.Fatalf("WaitFor = %v, want the 403", err)
+		}
+	})
+
+	// An API server that has just restarted denies while its authorizer's caches fill
+	// (kubernetes/kubernetes#121635): seen in TestFault_apiServerRestartedDuringABackupAndARestore.
+	t.Run("a denial after the wait was answered (a restarted API server's cold caches) is waited through", func(t *testing.T) {
+		fastRelists(t, 4*time.Millisecond)
+		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
+		closeEveryWatch(dyn, "backups")
+		lists := 0
+		dyn.PrependReactor("list", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			switch lists++; lists {
+			case 1:
+				return false, nil, nil // answered: InProgress
+			case 2:
+				return true, nil, apierrors.NewUnauthorized("token not yet verifiable")
+			case 3:
+				return true, nil, forbidden()
+			}
+			if err := dyn.Tracker().Update(backupsResource, asUnstructured(t, backup(velerov1.BackupPhaseCompleted)), testNamespace); err != nil {
+				t.Error(err)
+			}
+			return false, nil, nil
+		})
+		got, err := WaitFor(context.Background(), c, "b1", completed)
+		if err != nil || got.Status.Phase != velerov1.BackupPhaseCompleted {
+			t.Fatalf("WaitFor = %v, %v after %d lists, want the Completed backup", got, err, lists)
+		}
+	})
+
+	t.Run("a denial that lasts past the grace ends the wait with it", func(t *testing.T) {
+		fastRelists(t, 4*time.Millisecond)
+		saved := denialGrace
+		denialGrace = 30 * time.Millisecond
+		t.Cleanup(func() { denialGrace = saved })
+		c, dyn := newFakeClient(t, backup(velerov1.BackupPhaseInProgress))
+		closeEveryWatch(dyn, "backups")
+		lists := 0
+		dyn.PrependReactor("list", "backups", func(k8stesting.Action) (bool, runtime.Object, error) {
+			if lists++; lists == 1 {
+				return false, nil, nil
+			}
+			return true, nil, forbidden()
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := WaitFor(ctx, c, "b1", completed)
+		if !apierrors.IsForbidden(err) || ctx.Err() != nil {
+			t.Fatalf("WaitFor = %v (context: %v), want the 403 before the deadline", err, ctx.Err())
+		}
+		if lists < 3 {
+			t.Errorf("%d lists, want the denial retried before it ended the wait", lists)
 		}
 	})
 
@@ -396,6 +448,22 @@ func pvb(name, backupName, podNamespace, pod, volume string, phase velerov1.PodV
 		},
 		Status: velerov1.PodVolumeBackupStatus{Phase: phase},
 	}
+}
+
+var backupsResource = velerov1.SchemeGroupVersion.WithResource("backups")
+
+func forbidden() error {
+	return apierrors.NewForbidden(schema.GroupResource{Group: "velero.io", Resource: "backups"}, "b1", errors.New("RBAC"))
+}
+
+// closeEveryWatch answers every watch of resource with one the server has already closed, so
+// WaitFor lists again at once.
+func closeEveryWatch(dyn *dynamicfake.FakeDynamicClient, resource string) {
+	dyn.PrependWatchReactor(resource, func(k8stesting.Action) (bool, watch.Interface, error) {
+		w := watch.NewFake()
+		w.Stop()
+		return true, w, nil
+	})
 }
 
 // serveWatches answers every watch of resource with a new FakeWatcher, handed to the test in
