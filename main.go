@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"log"
-
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/styrmin/terraform-provider-styrmin/internal/provider"
 )
@@ -24,13 +21,7 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "set to true to run the provider with support for debuggers like delve")
 	flag.Parse()
 
-	opts := providerserver.ServeOpts{
-		Address:         "registry.terraform.io/styrmin/styrmin",
-		Debug:           debug,
-		ProtocolVersion: 6,
-	}
-
-	if err := providerserver.Serve(context.Background(), provider.New(version), opts); err != nil {
+	if err := provider.Serve(provider.New(version), "registry.terraform.io/styrmin/styrmin", debug); err != nil {
 		log.Fatalf("terraform-provider-styrmin %s (%s): %s", version, commit, err)
 	}
 }

@@ -43,9 +43,6 @@ print(json.dumps({"apiVersion": b["apiVersion"], "kind": b["kind"], "spec": b["s
   velero_times+=("$(elapsed "$start" "$(now)")")
 done
 
-s=$(printf '%s\n' "${styrmin_times[@]}" | median)
-v=$(printf '%s\n' "${velero_times[@]}" | median)
-printf 'backup of the sample app (4 components, dump hooks, file-system backup), median of %d runs:\n' "$RUNS"
-printf '  terraform apply of styrmin_backup (preflight, backup, wait, verification): %6.2f s  (runs: %s)\n' "$s" "${styrmin_times[*]}"
-printf '  the same Backup created with kubectl and waited for (no provider):         %6.2f s  (runs: %s)\n' "$v" "${velero_times[*]}"
-printf '  ratio styrmin / velero: %s\n' "$(ratio "$s" "$v")"
+report_medians 'backup of the sample app (4 components, dump hooks, file-system backup)' \
+  'terraform apply of styrmin_backup (preflight, backup, wait, verification)' "${styrmin_times[*]}" \
+  'the same Backup created with kubectl and waited for (no provider)' "${velero_times[*]}"

@@ -13,6 +13,17 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
+# report_medians TITLE STYRMIN_LABEL "STYRMIN_TIMES..." VELERO_LABEL "VELERO_TIMES...": the medians of
+# two sets of runs side by side, every run, and their ratio (target <= 1.10).
+report_medians() {
+  local s v
+  s=$(printf '%s\n' $3 | median)
+  v=$(printf '%s\n' $5 | median)
+  printf '%s, median of %d runs:\n' "$1" "$(wc -w <<<"$3")"
+  printf '  %-76s %6.2f s  (runs: %s)\n' "$2:" "$s" "$3" "$4:" "$v" "$5"
+  printf '  ratio styrmin / velero: %s (target <= 1.10)\n' "$(ratio "$s" "$v")"
+}
+
 # deploy_sample_app NS: the sample app in a new namespace, every component running, with data in
 # its volumes (an empty volume fails a styrmin_backup: it captured nothing).
 deploy_sample_app() {

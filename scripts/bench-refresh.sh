@@ -5,9 +5,10 @@
 #   noop_resource: a plugin-framework resource with as many attributes that does nothing, the floor
 #     of any framework provider (cmd/bench-noop-provider);
 #   terraform_data.
-# For each N it prints the median plan times and the ratios, the styrmin provider's peak RSS and the
-# number of Kubernetes API requests it sends in one plan (counted from its TRACE log, in a plan of
-# its own that is not timed). Then the same request count for plans of 1 and BACKUPS styrmin_backups.
+# For each N it prints the median plan times and the ratios, the peak RSS of the styrmin provider and
+# of the do-nothing one, and the number of Kubernetes API requests the styrmin provider sends in one
+# plan (counted from its TRACE log, in a plan of its own that is not timed). Then the same request
+# count for plans of 1 and BACKUPS styrmin_backups.
 #
 # Not measured: hashicorp/kubernetes' kubernetes_manifest, the way users manage Velero locations in
 # Terraform today. The module proxy serves that provider only at v1.13.4 (2021), which predates
@@ -108,19 +109,22 @@ median_plan() {
   local times=() start
   for _ in $(seq "$RUNS"); do
     start=$(now)
-    (cd "$work/$1" && "$tf" plan -input=false -no-color -detailed-exitcode >/dev/null) || {
-      echo "the plan of $1 was not empty or failed" >&2; exit 1; }
+    (cd "$work/$1" && "$tf" plan -input=false -no-color -detailed-exitcode >"$work/plan.out" 2>&1) || {
+      echo "the plan of $1 was not empty or failed:" >&2
+      grep -v -e 'Refreshing state' -e '^$' "$work/plan.out" | tail -40 >&2
+      exit 1
+    }
     times+=("$(elapsed "$start" "$(now)")")
   done
   printf '%s\n' "${times[@]}" | median
 }
 
-# peak_rss DIR: the styrmin provider's peak resident memory (VmHWM) in MB during one plan.
+# peak_rss DIR BINARY: the peak resident memory (VmHWM) in MB of the provider BINARY during one plan.
 peak_rss() {
   (cd "$work/$1" && "$tf" plan -input=false -no-color >/dev/null) &
   local plan=$! peak=0 kb pid
   while kill -0 "$plan" 2>/dev/null; do
-    for pid in $(pgrep -f "$repo/bin/terraform-provider-styrmin" || true); do
+    for pid in $(pgrep -f "$2" || true); do
       kb=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
       [ "${kb:-0}" -gt "$peak" ] && peak=$kb
     done
@@ -139,13 +143,14 @@ api_requests() {
 }
 
 # Every provider is a dev override (terraform_data is built in): no init.
-printf '%6s %9s %9s %9s %12s %12s %8s %9s\n' N styrmin noop data styrmin/noop styrmin/data "RSS MB" requests
+printf '%6s %9s %9s %9s %12s %12s %8s %8s %9s\n' N styrmin noop data styrmin/noop styrmin/data "RSS MB" "noop MB" requests
 for n in "${sizes[@]}"; do
   write_configs "$n"
   for k in "${kinds[@]}"; do apply "$k"; done
   s=$(median_plan styrmin); o=$(median_plan noop); d=$(median_plan data)
-  printf '%6d %8.2fs %8.2fs %8.2fs %12s %12s %8s %9s\n' "$n" "$s" "$o" "$d" \
-    "$(ratio "$s" "$o")" "$(ratio "$s" "$d")" "$(peak_rss styrmin)" "$(api_requests styrmin)"
+  printf '%6d %8.2fs %8.2fs %8.2fs %12s %12s %8s %8s %9s\n' "$n" "$s" "$o" "$d" \
+    "$(ratio "$s" "$o")" "$(ratio "$s" "$d")" "$(peak_rss styrmin "$repo/bin/terraform-provider-styrmin")" \
+    "$(peak_rss noop "$work/bin/terraform-provider-noop")" "$(api_requests styrmin)"
 done
 echo "targets: styrmin/noop <= 1.20 at N = 300; peak RSS <= 80 MB at N = 1000"
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 
@@ -25,7 +24,7 @@ func main() {
 		log.Fatal(err)
 	}
 	serve := func() fwprovider.Provider { return noopProvider{attributes: attributes} }
-	if err := providerserver.Serve(context.Background(), serve, providerserver.ServeOpts{Address: "registry.terraform.io/styrmin/noop"}); err != nil {
+	if err := provider.Serve(serve, "registry.terraform.io/styrmin/noop", false); err != nil {
 		log.Fatal(err)
 	}
 }

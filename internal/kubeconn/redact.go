@@ -23,9 +23,12 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // at any time (for example S3 keys read during apply) while other goroutines
 // redact. The zero value is ready to use.
 type Redactor struct {
-	mu       sync.RWMutex
-	secrets  map[string]struct{}
-	replacer *strings.Replacer // nil while there is nothing to redact
+	mu      sync.Mutex
+	secrets map[string]struct{}
+	// replacer masks every form of every secret; nil while there is nothing to redact or a
+	// secret was added since it was built. Built at the first Redact after an Add: a refresh of
+	// many locations adds a key per location and, unless logs are collected, never redacts.
+	replacer *strings.Replacer
 }
 
 // NewRedactor returns a Redactor that already knows secrets.
@@ -53,7 +56,11 @@ func (r *Redactor) Add(secret string) {
 		r.secrets = make(map[string]struct{})
 	}
 	r.secrets[secret] = struct{}{}
+	r.replacer = nil
+}
 
+// build makes the replacer of every registered secret's forms; r.mu is held.
+func (r *Redactor) build() {
 	forms := make(map[string]struct{})
 	for s := range r.secrets {
 		for _, form := range encodedForms(s) {
@@ -94,9 +101,12 @@ func (r *Redactor) Redact(s string) string {
 	if r == nil {
 		return s
 	}
-	r.mu.RLock()
+	r.mu.Lock()
+	if r.replacer == nil && len(r.secrets) > 0 {
+		r.build()
+	}
 	replacer := r.replacer
-	r.mu.RUnlock()
+	r.mu.Unlock()
 	if replacer == nil {
 		return s
 	}

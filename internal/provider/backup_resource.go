@@ -302,7 +302,7 @@ func (r *backupResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if name == "" {
 		name = state.ID.ValueString()
 	}
-	backup, err := velero.Get[velerov1.Backup](ctx, r.data.velero, name)
+	backup, err := r.data.snapshot.Backup(ctx, r.data.velero, name)
 	if apierrors.IsNotFound(err) {
 		resp.State.RemoveResource(ctx)
 		return

@@ -38,8 +38,8 @@ type providerData struct {
 	readyErr [2]string // summary, detail
 	kube     kubernetes.Interface
 	velero   *velero.Client
-	// snapshot serves the refresh of every location from one list (drift detection in CI
-	// refreshes them all on every build).
+	// snapshot serves the refresh of every location and backup from one list per kind (drift
+	// detection in CI refreshes them all on every build).
 	snapshot velero.Snapshot
 }
 

@@ -14,7 +14,9 @@ import (
 // acceptance testing. The factory function is called for each Terraform CLI
 // command run, to create a provider server to which the CLI can reattach.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"styrmin": providerserver.NewProtocol6WithError(New("test")()),
+	"styrmin": func() (tfprotov6.ProviderServer, error) {
+		return RequestScoped(providerserver.NewProtocol6(New("test")())()), nil
+	},
 }
 
 func TestProvider_ProtocolServer(t *testing.T) {

@@ -54,7 +54,7 @@ func TestDatabaseHookSpecs(t *testing.T) {
 		if pre.Container != "postgres" || pre.OnError != velerov1.HookErrorModeFail || pre.Timeout.Duration != tt.want {
 			t.Errorf("pre hook in %q, onError %q, timeout %v; want postgres, Fail, %v", pre.Container, pre.OnError, pre.Timeout.Duration, tt.want)
 		}
-		if len(pre.Command) != 3 || pre.Command[0] != "/bin/sh" || pre.Command[1] != "-c" || !strings.Contains(pre.Command[2], "pg_dump -Fc -Z 6") {
+		if len(pre.Command) != 3 || pre.Command[0] != "/bin/sh" || pre.Command[1] != "-c" || !strings.Contains(pre.Command[2], "pg_dump -Fc -Z 1") {
 			t.Errorf("pre hook command %q, want [/bin/sh -c <pg_dump script>]", pre.Command)
 		} else if !strings.Contains(pre.Command[2], ">'postgres.backup'") || !strings.Contains(pre.Command[2], shellQuote(testBackup)) {
 			t.Errorf("the dump script does not write the backup's name %s into postgres.backup:\n%s", testBackup, pre.Command[2])

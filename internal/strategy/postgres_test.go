@@ -150,7 +150,7 @@ func TestPostgresDumpAndRestore(t *testing.T) {
 			if c.exists(filepath.Join(c.log, "markers-seen")) {
 				t.Errorf("pg_dump ran while a marker was present: %s", c.read(filepath.Join(c.log, "markers-seen")))
 			}
-			wantDump := []string{"-Fc", "-Z", "6", "-w", "--username=app", "-f", "postgres.dump.tmp", "shop"}
+			wantDump := []string{"-Fc", "-Z", "1", "-w", "--username=app", "-f", "postgres.dump.tmp", "shop"}
 			if got := c.argv("pg_dump"); !slices.Equal(got, wantDump) {
 				t.Errorf("pg_dump argv %q, want %q", got, wantDump)
 			}

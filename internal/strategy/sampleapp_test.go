@@ -224,7 +224,7 @@ func TestSampleAppScripts(t *testing.T) {
 		{
 			component:    "postgres",
 			dumpTool:     "pg_dump",
-			wantDumpArgv: []string{"-Fc", "-Z", "6", "-w", "--username=app", "-f", "postgres.dump.tmp", "app"},
+			wantDumpArgv: []string{"-Fc", "-Z", "1", "-w", "--username=app", "-f", "postgres.dump.tmp", "app"},
 			restoreTool:  "pg_restore",
 			wantPassword: secrets["sample-app-db/postgres-password"], passwordEnv: "PGPASSWORD",
 		},

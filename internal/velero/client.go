@@ -174,7 +174,7 @@ func WaitFor[T Object](ctx context.Context, c *Client, name string, done func(*T
 		if transient(err) {
 			return true
 		}
-		if !answered || !(apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)) {
+		if !answered || (!apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err)) {
 			return false
 		}
 		if deniedSince.IsZero() {

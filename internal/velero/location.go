@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
@@ -95,58 +94,6 @@ type Locations struct {
 	// Snapshot, when set, serves Read from one list of every BSL and credential Secret (shared
 	// by all reads of one provider process); writes through these Locations invalidate it.
 	Snapshot *Snapshot
-}
-
-// Snapshot is a point-in-time list of the locations and their Secrets: a refresh of many
-// locations costs two requests instead of two per location. It is short-lived by design:
-// Terraform starts a provider process per command.
-type Snapshot struct {
-	mu      sync.Mutex
-	taken   time.Time
-	bsls    map[string]*velerov1.BackupStorageLocation
-	secrets map[string]*corev1.Secret
-}
-
-// snapshotMaxAge bounds how stale a snapshot read may be within one long command.
-const snapshotMaxAge = 30 * time.Second
-
-// Invalidate drops the snapshot; the next read lists again.
-func (s *Snapshot) Invalidate() {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	s.bsls, s.secrets = nil, nil
-	s.mu.Unlock()
-}
-
-// lookup returns the BSL and Secret named from the snapshot, listing first when it is empty or
-// old. found reports whether the snapshot holds the BSL; a miss is confirmed with a direct read.
-func (s *Snapshot) lookup(ctx context.Context, l Locations, bslName, secretName string) (*velerov1.BackupStorageLocation, *corev1.Secret, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bsls == nil || time.Since(s.taken) > snapshotMaxAge {
-		taken := time.Now()
-		bsls, err := List[velerov1.BackupStorageLocation](ctx, l.Velero, "")
-		if err != nil {
-			return nil, nil, false, err
-		}
-		secrets, err := l.Kube.CoreV1().Secrets(l.Velero.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy})
-		if err != nil {
-			return nil, nil, false, err
-		}
-		s.bsls = make(map[string]*velerov1.BackupStorageLocation, len(bsls))
-		for i := range bsls {
-			s.bsls[bsls[i].Name] = &bsls[i]
-		}
-		s.secrets = make(map[string]*corev1.Secret, len(secrets.Items))
-		for i := range secrets.Items {
-			s.secrets[secrets.Items[i].Name] = &secrets.Items[i]
-		}
-		s.taken = taken
-	}
-	bsl, found := s.bsls[bslName]
-	return bsl, s.secrets[secretName], found, nil
 }
 
 // ErrNotFound reports a location whose BSL does not exist.
@@ -311,11 +258,10 @@ func (l Locations) Read(ctx context.Context, name string) (*Location, *LocationS
 // Velero server's key it uses (to read the location's bucket as Velero does, never into state).
 func (l Locations) read(ctx context.Context, name string, withServerKey bool) (*Location, *LocationStatus, error) {
 	var bsl *velerov1.BackupStorageLocation
-	var secret *corev1.Secret
 	found := false
 	if l.Snapshot != nil {
 		var err error
-		bsl, secret, found, err = l.Snapshot.lookup(ctx, l, name, CredentialSecretName(name))
+		bsl, found, err = l.Snapshot.location(ctx, l, name)
 		if err != nil {
 			return nil, nil, fmt.Errorf("list backup storage locations: %w", err)
 		}
@@ -342,16 +288,12 @@ func (l Locations) read(ctx context.Context, name string, withServerKey bool) (*
 		}
 		ref = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: DefaultCredentialsSecret}, Key: credentialsKey}
 	}
-	if secret == nil || secret.Name != ref.Name {
-		// Not in the snapshot (another name, or its label was removed): read it directly.
-		var err error
-		secret, err = l.Kube.CoreV1().Secrets(l.Velero.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			return loc, statusOf(bsl), nil
-		case err != nil:
-			return nil, nil, fmt.Errorf("read credential secret %s: %w", ref.Name, err)
-		}
+	secret, err := l.Snapshot.secret(ctx, l, ref.Name)
+	switch {
+	case apierrors.IsNotFound(err):
+		return loc, statusOf(bsl), nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("read credential secret %s: %w", ref.Name, err)
 	}
 	loc.AccessKeyID, loc.SecretAccessKey = parseAWSCredentials(string(secret.Data[ref.Key]))
 	if caRef := bsl.Spec.ObjectStorage.CACertRef; caRef != nil && caRef.Name == ref.Name {

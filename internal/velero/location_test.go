@@ -277,14 +277,7 @@ func TestLocationsCreateReadUpdateDelete(t *testing.T) {
 
 	t.Run("Read of a BSL without a credential of its own reads no key: the server's stays out of state", func(t *testing.T) {
 		l, _, _ := newFakeLocations(t)
-		createSecret(t, l, DefaultCredentialsSecret, nil, "[default]\naws_access_key_id=SERVER\naws_secret_access_key=SERVERSECRET\n")
-		if _, err := Create(ctx, l.Velero, &velerov1.BackupStorageLocation{
-			ObjectMeta: metav1.ObjectMeta{Name: "default"},
-			Spec: velerov1.BackupStorageLocationSpec{Provider: "aws", Config: map[string]string{"region": "minio"},
-				StorageType: velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{Bucket: "velero"}}},
-		}); err != nil {
-			t.Fatal(err)
-		}
+		createInstallLocation(t, l)
 		got, _, err := l.Read(ctx, "default")
 		if err != nil || got.AccessKeyID != "" || got.SecretAccessKey != "" || got.AccessMode != "ReadWrite" {
 			t.Errorf("Read = %+v, %v; want the location without the server's key", got, err)
@@ -431,9 +424,7 @@ func TestLocationsSnapshot(t *testing.T) {
 		l, _, _ := setUp(t)
 		readKey(t, l, "a")
 		setSecretData(t, l, "a", awsCredentials("ROTATED", "S"))
-		l.Snapshot.mu.Lock()
-		l.Snapshot.taken = time.Now().Add(-snapshotMaxAge - time.Second)
-		l.Snapshot.mu.Unlock()
+		age(l.Snapshot, snapshotMaxAge+time.Second)
 		if got := readKey(t, l, "a"); got != "ROTATED" {
 			t.Errorf("key %q, want ROTATED from a new snapshot", got)
 		}
@@ -499,6 +490,20 @@ func newFakeLocations(t *testing.T) (Locations, *kubefake.Clientset, *dynamicfak
 	c, dyn := newFakeClient(t)
 	kube := kubefake.NewClientset()
 	return Locations{Kube: kube, Velero: c, Snapshot: &Snapshot{}}, kube, dyn
+}
+
+// createInstallLocation makes what `velero install` makes: the server's key in
+// DefaultCredentialsSecret, and BSL "default" without a credential of its own.
+func createInstallLocation(t *testing.T, l Locations) {
+	t.Helper()
+	createSecret(t, l, DefaultCredentialsSecret, nil, "[default]\naws_access_key_id=SERVER\naws_secret_access_key=SERVERSECRET\n")
+	if _, err := Create(context.Background(), l.Velero, &velerov1.BackupStorageLocation{
+		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+		Spec: velerov1.BackupStorageLocationSpec{Provider: "aws", Config: map[string]string{"region": "minio"},
+			StorageType: velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{Bucket: "velero"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // fullLocation sets every field, so a round trip that drops one shows.

@@ -4,7 +4,9 @@
 {{range .Dumps -}}
 styrmin_db={{.DB}}
 note "dumping database $styrmin_db to {{.Name}}"
-pg_dump -Fc -Z 6 -w --username="$styrmin_user" -f {{q .Tmp}} "$styrmin_db"
+# gzip level 1: scripts/bench-size.sh measured it 2.3 times faster than level 6 on 850 MB of
+# text, for a 2 % larger archive.
+pg_dump -Fc -Z 1 -w --username="$styrmin_user" -f {{q .Tmp}} "$styrmin_db"
 pg_restore --list {{q .Tmp}} >/dev/null || fail "pg_restore cannot read the archive pg_dump wrote for database $styrmin_db"
 {{end -}}
 # Roles and tablespaces: a restore replays the roles, so that owners and grants
