@@ -29,17 +29,10 @@ for i in $(seq 0 $((RUNS - 1))); do
   styrmin_times+=("$(elapsed "$start" "$(now)")")
 
   # The same Backup without the provider: its spec, under another name.
-  kubectl get backup.velero.io -n "$SANDBOX_VELERO_NAMESPACE" "$ns-tf-0" -o json |
-    python3 -c 'import json, sys
-b = json.load(sys.stdin)
-print(json.dumps({"apiVersion": b["apiVersion"], "kind": b["kind"], "spec": b["spec"],
-                  "metadata": {"name": sys.argv[1], "namespace": b["metadata"]["namespace"], "labels": {"styrmin.io/bench": sys.argv[2]}}}))' \
-      "$ns-cli-$i" "$ns" >"$work/cli.json"
+  copy_spec backup "$ns-tf-0" "$ns-cli-$i" "$ns" "" >"$work/cli.json"
   start=$(now)
   kubectl create -f "$work/cli.json" >/dev/null
-  kubectl wait -n "$SANDBOX_VELERO_NAMESPACE" "backup.velero.io/$ns-cli-$i" --timeout=10m \
-    --for=jsonpath='{.status.phase}'=Completed >/dev/null ||
-    { echo "velero backup $ns-cli-$i did not complete" >&2; exit 1; }
+  velero_wait backup "$ns-cli-$i" 10m
   velero_times+=("$(elapsed "$start" "$(now)")")
 done
 

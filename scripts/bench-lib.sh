@@ -24,6 +24,33 @@ report_medians() {
   printf '  ratio styrmin / velero: %s (target <= 1.10)\n' "$(ratio "$s" "$v")"
 }
 
+# copy_spec KIND NAME NEW LABEL NAMESPACE [FIELD...]: Velero object NAME's spec, without the
+# spec's FIELDs, as a new object NEW labelled styrmin.io/bench=LABEL: a Backup of NAMESPACE or a
+# Restore into it, unless NAMESPACE is "". The same work without the provider, by hand.
+copy_spec() {
+  local kind=$1 name=$2
+  shift 2
+  kubectl get "$kind.velero.io" -n "$SANDBOX_VELERO_NAMESPACE" "$name" -o json | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+new, label, namespace, drop = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+spec = o["spec"]
+for k in drop:
+    spec.pop(k, None)
+if namespace and o["kind"] == "Backup":
+    spec["includedNamespaces"] = [namespace]
+elif namespace:
+    spec["namespaceMapping"] = {k: namespace for k in spec.get("namespaceMapping", {})}
+print(json.dumps({"apiVersion": o["apiVersion"], "kind": o["kind"], "spec": spec,
+                  "metadata": {"name": new, "namespace": o["metadata"]["namespace"], "labels": {"styrmin.io/bench": label}}}))' "$@"
+}
+
+# velero_wait KIND NAME TIMEOUT: waits until the Velero object is Completed; otherwise the
+# script ends, naming the phase it reached.
+velero_wait() {
+  kubectl wait -n "$SANDBOX_VELERO_NAMESPACE" "$1.velero.io/$2" --timeout="$3" --for=jsonpath='{.status.phase}'=Completed >/dev/null ||
+    { echo "velero $1 $2 did not complete: $(kubectl get "$1.velero.io" -n "$SANDBOX_VELERO_NAMESPACE" "$2" -o jsonpath='{.status.phase}')" >&2; exit 1; }
+}
+
 # deploy_sample_app NS: the sample app in a new namespace, every component running, with data in
 # its volumes (an empty volume fails a styrmin_backup: it captured nothing).
 deploy_sample_app() {

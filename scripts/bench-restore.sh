@@ -44,22 +44,14 @@ styrmin_restore() {
 # with kubectl and waited for, timed.
 by_hand() {
   local name=$ns-cli-$1 start
-  if [ ! -f "$work/spec.json" ]; then
+  if [ -z "${made:-}" ]; then
     made=$(cd "$work/restore-0" && "$tf" state show -no-color styrmin_restore.bench | awk -F'"' '/^ *id *=/ {print $2}')
-    kubectl get restore.velero.io -n "$vns" "$made" -o json >"$work/spec.json"
   fi
-  python3 -c 'import json, sys
-r = json.load(open(sys.argv[4]))
-spec = r["spec"]
-spec.pop("resourceModifier", None)  # the provider'"'"'s hold, deleted once it is done
-spec["namespaceMapping"] = {k: sys.argv[3] for k in spec.get("namespaceMapping", {})}
-print(json.dumps({"apiVersion": r["apiVersion"], "kind": r["kind"], "spec": spec,
-                  "metadata": {"name": sys.argv[1], "namespace": r["metadata"]["namespace"], "labels": {"styrmin.io/bench": sys.argv[2]}}}))' \
-    "$name" "$ns" "$ns-cli$1" "$work/spec.json" >"$work/cli.json"
+  # resourceModifier: the provider's hold, deleted once it is done.
+  copy_spec restore "$made" "$name" "$ns" "$ns-cli$1" resourceModifier >"$work/cli.json"
   start=$(now)
   kubectl create -f "$work/cli.json" >/dev/null
-  kubectl wait -n "$vns" "restore.velero.io/$name" --timeout=15m --for=jsonpath='{.status.phase}'=Completed >/dev/null ||
-    { echo "velero restore $name did not complete: $(kubectl get restore.velero.io -n "$vns" "$name" -o jsonpath='{.status.phase}')" >&2; exit 1; }
+  velero_wait restore "$name" 15m
   velero_times+=("$(elapsed "$start" "$(now)")")
 }
 

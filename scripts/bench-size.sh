@@ -83,27 +83,6 @@ raw() {
   echo $((pg + my + fs))
 }
 
-# copy_spec KIND NAME NEW NAMESPACE: a Velero object's spec as NEW, without hooks or hold, of
-# NAMESPACE (a backup) or into it (a restore), labelled for cleanup.
-copy_spec() {
-  kubectl get "$1.velero.io" -n "$vns" "$2" -o json | python3 -c 'import json, sys
-o = json.load(sys.stdin)
-spec = o["spec"]
-for k in ("hooks", "resourceModifier"):
-    spec.pop(k, None)
-if o["kind"] == "Backup":
-    spec["includedNamespaces"] = [sys.argv[2]]
-else:
-    spec["namespaceMapping"] = {k: sys.argv[2] for k in spec.get("namespaceMapping", {})}
-print(json.dumps({"apiVersion": o["apiVersion"], "kind": o["kind"], "spec": spec,
-                  "metadata": {"name": sys.argv[1], "namespace": o["metadata"]["namespace"], "labels": {"styrmin.io/bench": sys.argv[3]}}}))' "$3" "$4" "$run"
-}
-
-velero_wait() { # KIND NAME
-  kubectl wait -n "$vns" "$1.velero.io/$2" --timeout=60m --for=jsonpath='{.status.phase}'=Completed >/dev/null ||
-    { echo "$1 $2 did not complete: $(kubectl get "$1.velero.io" -n "$vns" "$2" -o jsonpath='{.status.phase}')" >&2; exit 1; }
-}
-
 rows=()
 largest=""
 for i in "${!fractions[@]}"; do
@@ -135,9 +114,9 @@ for i in "${!fractions[@]}"; do
   start=$(now)
   run_in "$ns-h" postgres "rm -rf /backup/* && pg_dump -Fc -Z 1 -w -U app -f /backup/hand.dump app"
   run_in "$ns-h" mariadb "rm -rf /backup/* && $maria -e 'select 1' >/dev/null && MYSQL_PWD=\"\$MARIADB_ROOT_PASSWORD\" mariadb-dump -uroot --single-transaction --routines --events --triggers --databases app > /backup/hand.sql"
-  copy_spec backup "$backup" "$ns-hand" "$ns-h" >"$work/hand-backup.json"
+  copy_spec backup "$backup" "$ns-hand" "$run" "$ns-h" hooks >"$work/hand-backup.json"
   kubectl create -f "$work/hand-backup.json" >/dev/null
-  velero_wait backup "$ns-hand"
+  velero_wait backup "$ns-hand" 60m
   hb=$(elapsed "$start" "$(now)")
   kubectl delete namespace "$ns-h" >/dev/null
 
@@ -150,9 +129,9 @@ for i in "${!fractions[@]}"; do
 
   # By hand: the same Restore without hooks into another namespace, then the replays.
   start=$(now)
-  copy_spec restore "$made" "$ns-hand" "$ns-hand" >"$work/hand-restore.json"
+  copy_spec restore "$made" "$ns-hand" "$run" "$ns-hand" hooks resourceModifier >"$work/hand-restore.json"
   kubectl create -f "$work/hand-restore.json" >/dev/null
-  velero_wait restore "$ns-hand"
+  velero_wait restore "$ns-hand" 60m
   for w in statefulset/postgres statefulset/mariadb; do kubectl rollout status -n "$ns-hand" "$w" --timeout=600s >/dev/null; done
   run_in "$ns-hand" postgres "until pg_isready -q -U app; do sleep 0.2; done; pg_restore -w -U app -d app --no-owner /backup/styrmin/postgres.dump"
   run_in "$ns-hand" mariadb "until $maria -e 'select 1' >/dev/null 2>&1; do sleep 0.2; done; $maria < /backup/styrmin/mariadb.sql"
