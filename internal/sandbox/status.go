@@ -31,6 +31,10 @@ func Status(ctx context.Context, l Layout, out io.Writer) (bool, error) {
 			healthy = false
 		}
 		fmt.Fprintf(out, "%-24s %-22s log: %s\n", name, state, l.LogFile(name))
+		if !ok {
+			// Why it stopped is in the end of its log: CI keeps nothing else of a clean clone.
+			fmt.Fprintln(out, tail(l.LogFile(name), 30))
+		}
 	}
 	if !healthy {
 		return false, nil
