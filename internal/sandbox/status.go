@@ -21,7 +21,12 @@ func Status(ctx context.Context, l Layout, out io.Writer) (bool, error) {
 		fmt.Fprintf(out, "the local stack on this machine is not this checkout's: %v\n", m.conflict(l.Dir))
 		return false, nil
 	}
-	healthy := true
+	healthy, partial := true, false
+	for _, name := range stopOrder {
+		if _, ok := l.running(name); ok {
+			partial = true
+		}
+	}
 	for _, name := range reverse(stopOrder) {
 		rec, ok := l.running(name)
 		state := "stopped"
@@ -31,8 +36,9 @@ func Status(ctx context.Context, l Layout, out io.Writer) (bool, error) {
 			healthy = false
 		}
 		fmt.Fprintf(out, "%-24s %-22s log: %s\n", name, state, l.LogFile(name))
-		if !ok {
-			// Why it stopped is in the end of its log: CI keeps nothing else of a clean clone.
+		if !ok && partial {
+			// A component that stopped while others run says why at the end of its log: CI
+			// keeps nothing else of a clean clone. A stack that is down has nothing to explain.
 			fmt.Fprintln(out, tail(l.LogFile(name), 30))
 		}
 	}
