@@ -39,22 +39,12 @@ styrmin_backup() {
 }
 # by_hand I: the same Backup without the provider (its spec under another name), timed.
 by_hand() {
-  local name=$ns-cli-$1 start
+  local name=$ns-cli-$1
   sed "s/\"NAME\"/\"$name\"/" "$work/cli.template.json" >"$work/cli.json"
-  start=$(now)
-  kubectl create -f "$work/cli.json" >/dev/null
-  velero_wait backup "$name" 10m
-  velero_times+=("$(elapsed "$start" "$(now)")")
+  create_and_wait backup "$name" 10m "$work/cli.json"
 }
 for i in $(seq 0 $((RUNS - 1))); do
-  # Which goes first alternates: the second of a pair finds the files in the page cache.
-  if [ $((i % 2)) -eq 0 ]; then
-    styrmin_backup "$i"
-    by_hand "$i"
-  else
-    by_hand "$i"
-    styrmin_backup "$i"
-  fi
+  in_turn "$i" styrmin_backup by_hand
 done
 
 report_medians 'backup of the sample app (4 components, dump hooks, file-system backup)' \

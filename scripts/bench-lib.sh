@@ -51,6 +51,28 @@ velero_wait() {
     { echo "velero $1 $2 did not complete: $(kubectl get "$1.velero.io" -n "$SANDBOX_VELERO_NAMESPACE" "$2" -o jsonpath='{.status.phase}')" >&2; exit 1; }
 }
 
+# create_and_wait KIND NAME TIMEOUT FILE: the by-hand side of a pair: FILE created with kubectl
+# and waited for (velero_wait); its time is appended to velero_times.
+create_and_wait() {
+  local start
+  start=$(now)
+  kubectl create -f "$4" >/dev/null
+  velero_wait "$1" "$2" "$3"
+  velero_times+=("$(elapsed "$start" "$(now)")")
+}
+
+# in_turn I A B: A I then B I for an even I, B I then A I for an odd one. The second of a pair
+# finds the data in the page cache (and the images' layers warm), so which side goes first alternates.
+in_turn() {
+  if [ $(($1 % 2)) -eq 0 ]; then
+    "$2" "$1"
+    "$3" "$1"
+  else
+    "$3" "$1"
+    "$2" "$1"
+  fi
+}
+
 # deploy_sample_app NS: the sample app in a new namespace, every component running, with data in
 # its volumes (an empty volume fails a styrmin_backup: it captured nothing).
 deploy_sample_app() {

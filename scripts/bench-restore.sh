@@ -43,29 +43,19 @@ styrmin_restore() {
 # by_hand I: the spec of the first Restore the provider made (its name and target changed) created
 # with kubectl and waited for, timed.
 by_hand() {
-  local name=$ns-cli-$1 start
+  local name=$ns-cli-$1
   if [ -z "${made:-}" ]; then
     made=$(cd "$work/restore-0" && "$tf" state show -no-color styrmin_restore.bench | awk -F'"' '/^ *id *=/ {print $2}')
   fi
   # resourceModifier: the provider's hold, deleted once it is done.
   copy_spec restore "$made" "$name" "$ns" "$ns-cli$1" resourceModifier >"$work/cli.json"
-  start=$(now)
-  kubectl create -f "$work/cli.json" >/dev/null
-  velero_wait restore "$name" 15m
-  velero_times+=("$(elapsed "$start" "$(now)")")
+  create_and_wait restore "$name" 15m "$work/cli.json"
 }
 
 styrmin_times=() velero_times=()
 for i in $(seq 0 $((RUNS - 1))); do
-  # Which goes first alternates (the first needs the provider's spec): a restore that follows
-  # another finds the repository's data in the page cache and the images' layers warm.
-  if [ $((i % 2)) -eq 0 ]; then
-    styrmin_restore "$i"
-    by_hand "$i"
-  else
-    by_hand "$i"
-    styrmin_restore "$i"
-  fi
+  # The provider goes first in run 0: by_hand copies its Restore's spec.
+  in_turn "$i" styrmin_restore by_hand
   # The clones are deleted after each run: the node's CPU fits only a few copies of the sample app.
   kubectl delete namespace "$ns-tf$i" "$ns-cli$i" >/dev/null
 done
