@@ -21,14 +21,15 @@ func Status(ctx context.Context, l Layout, out io.Writer) (bool, error) {
 		fmt.Fprintf(out, "the local stack on this machine is not this checkout's: %v\n", m.conflict(l.Dir))
 		return false, nil
 	}
-	healthy, partial := true, false
+	running := map[string]ProcessRecord{}
 	for _, name := range stopOrder {
-		if _, ok := l.running(name); ok {
-			partial = true
+		if rec, ok := l.running(name); ok {
+			running[name] = rec
 		}
 	}
+	healthy, partial := true, len(running) > 0
 	for _, name := range reverse(stopOrder) {
-		rec, ok := l.running(name)
+		rec, ok := running[name]
 		state := "stopped"
 		if ok {
 			state = fmt.Sprintf("running (pid %d)", rec.PID)
